@@ -1,0 +1,76 @@
+"""A two-layer fully-connected network written out by hand."""
+import numpy as np
+
+
+def init_two_layer_model(input_size, hidden_size, output_size):
+    """
+    Initialize the weights and biases of a two-layer net: small random
+    weights, zero biases.
+
+    Inputs:
+    - input_size: the dimension D of the input data
+    - hidden_size: the number H of neurons in the hidden layer
+    - output_size: the number C of classes
+
+    Returns:
+    - model: dictionary with the keys
+      - 'W1': first layer weights, of shape (D, H)
+      - 'b1': first layer biases, of shape (H,)
+      - 'W2': second layer weights, of shape (H, C)
+      - 'b2': second layer biases, of shape (C,)
+    """
+    model = {}
+    model['W1'] = 0.00001 * np.random.randn(input_size, hidden_size)
+    model['b1'] = np.zeros(hidden_size)
+    model['W2'] = 0.00001 * np.random.randn(hidden_size, output_size)
+    model['b2'] = np.zeros(output_size)
+    return model
+
+
+def two_layer_net(X, model, y=None, reg=0.0):
+    """
+    Loss and gradients of a two-layer fully-connected network: input -
+    fully connected - ReLU - fully connected - softmax.
+
+    Inputs:
+    - X: input data of shape (N, D)
+    - model: dictionary of 'W1' (D, H), 'b1' (H,), 'W2' (H, C), 'b2' (C,)
+    - y: labels of shape (N,), with 0 <= y[i] < C; optional
+    - reg: regularization strength; the loss adds
+      0.5 * reg * (sum(W1**2) + sum(W2**2))
+
+    Returns:
+    If y is None:
+    - scores: array of shape (N, C), the class scores of each input
+    Otherwise a tuple of:
+    - loss: scalar, mean cross-entropy plus regularization
+    - grads: dictionary with the same keys as model, each gradient shaped
+      like its parameter
+    """
+    W1, b1, W2, b2 = model['W1'], model['b1'], model['W2'], model['b2']
+    N = X.shape[0]
+
+    # Forward pass.
+    hidden = np.maximum(0, X.dot(W1) + b1)                # (N, H)
+    scores = hidden.dot(W2) + b2                          # (N, C)
+    if y is None:
+        return scores
+
+    # Softmax cross-entropy, shifted so exp cannot overflow.
+    shifted = scores - scores.max(axis=1, keepdims=True)
+    log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    data_loss = -log_probs[np.arange(N), y].mean()
+    reg_loss = 0.5 * reg * (np.sum(W1 * W1) + np.sum(W2 * W2))
+    loss = data_loss + reg_loss
+
+    # Backward pass, layer by layer.
+    dscores = np.exp(log_probs)
+    dscores[np.arange(N), y] -= 1
+    dscores /= N                                          # (N, C)
+    grads = {}
+    grads['W2'] = hidden.T.dot(dscores) + reg * W2
+    grads['b2'] = dscores.sum(axis=0)
+    dhidden = dscores.dot(W2.T) * (hidden > 0)            # (N, H)
+    grads['W1'] = X.T.dot(dhidden) + reg * W1
+    grads['b1'] = dhidden.sum(axis=0)
+    return loss, grads
