@@ -1,0 +1,106 @@
+"""The Q8.8 challenge set: unlabelled images for students, held-back labels for the grader.
+
+`build_challenge` turns any labelled CIFAR-format batch (by default CIFAR-10's `test_batch`) into
+- `<out>/students/test_images.npy`: uint8 (N, 32, 32, 3), in a seeded shuffled order, handed out;
+- `<out>/grader/challenge_labels.json`: the label of every image id, the ids of the public
+  leaderboard split (a seeded fraction, 10% by default) and the sha256 of the images file, which
+  ties the labels to exactly those images. Only the trusted grader reads it; it never enters a
+  sandbox or a student's hands.
+The same batch, seed and fraction always give the same files, so a course can rebuild them.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from graders import cifar10
+
+IMAGES_FILE = "test_images.npy"
+LABELS_FILE = "challenge_labels.json"
+
+
+@dataclass(frozen=True)
+class ChallengeLabels:
+    """What the grader knows about the challenge: labels (N,) int64 and the public ids (sorted)."""
+    labels: np.ndarray
+    public_ids: np.ndarray
+    images_sha256: str
+
+    @property
+    def n_images(self) -> int:
+        return len(self.labels)
+
+
+def build_challenge(batch: Path, out: Path, seed: int = 0, public_fraction: float = 0.1) -> tuple[Path, Path]:
+    """Write the students' images and the grader's labels from one labelled batch file.
+
+    Returns (images path, labels path)."""
+    if not 0 < public_fraction <= 1:
+        raise ValueError(f"public_fraction must be in (0, 1], not {public_fraction}")
+    images, labels = cifar10.load_batch(Path(batch))
+    rng = np.random.default_rng(seed)
+    # Shuffled so that row i of the challenge is not row i of the public test batch.
+    order = rng.permutation(len(labels))
+    images, labels = images[order], labels[order]
+    n_public = max(1, round(public_fraction * len(labels)))
+    public_ids = np.sort(rng.choice(len(labels), n_public, replace=False))
+
+    students, grader = Path(out) / "students", Path(out) / "grader"
+    students.mkdir(parents=True, exist_ok=True)
+    grader.mkdir(parents=True, exist_ok=True)
+    images_path = students / IMAGES_FILE
+    np.save(images_path, images, allow_pickle=False)
+    labels_path = grader / LABELS_FILE
+    labels_path.write_text(json.dumps({
+        "source": Path(batch).name,
+        "seed": seed,
+        "public_fraction": public_fraction,
+        "images_sha256": cifar10.file_digest(images_path),
+        "labels": labels.tolist(),
+        "public_ids": public_ids.tolist(),
+    }))
+    return images_path, labels_path
+
+
+def load_labels(path: Path) -> ChallengeLabels:
+    """Read and check a labels file written by `build_challenge`."""
+    raw = json.loads(Path(path).read_text())
+    labels = np.asarray(raw["labels"], dtype=np.int64)
+    public_ids = np.asarray(raw["public_ids"], dtype=np.int64)
+    if labels.ndim != 1 or (labels.size and (labels.min() < 0 or labels.max() > 9)):
+        raise ValueError(f"{path}: labels must be a list of integers in 0..9")
+    if public_ids.size == 0 or public_ids.min() < 0 or public_ids.max() >= len(labels) \
+            or len(np.unique(public_ids)) != len(public_ids):
+        raise ValueError(f"{path}: public_ids must be distinct image ids")
+    return ChallengeLabels(labels, np.sort(public_ids), str(raw["images_sha256"]))
+
+
+def challenge_build(args) -> int:
+    """`hw1grade challenge build`: make the challenge files from a batch (default: CIFAR-10's test batch)."""
+    batch = Path(args.batch) if args.batch else cifar10.ensure_cifar10() / cifar10.TEST_BATCH
+    images_path, labels_path = build_challenge(batch, Path(args.out), args.seed, args.public_fraction)
+    labels = load_labels(labels_path)
+    print(f"{labels.n_images} challenge images for students: {images_path}")
+    print(f"labels for the grader only ({len(labels.public_ids)} public ids): {labels_path}")
+    return 0
+
+
+def add_challenge_commands(subparsers) -> None:
+    """The `challenge` group: `hw1grade challenge build`."""
+    group = subparsers.add_parser("challenge", help="the Q8.8 challenge set")
+    commands = group.add_subparsers(metavar="COMMAND", required=True)
+    build = commands.add_parser(
+        "build", help="make test_images.npy for students and the held-back labels for the grader",
+        description=__doc__.split("\n\n")[1])
+    build.add_argument("--batch", metavar="PATH",
+                       help="a labelled CIFAR-format batch file (default: test_batch of the cached CIFAR-10)")
+    build.add_argument("--out", metavar="DIR", default="out/challenge",
+                       help="writes DIR/students/ and DIR/grader/ (default: out/challenge)")
+    build.add_argument("--seed", type=int, default=0, help="seed of the order and public split (default 0)")
+    build.add_argument("--public-fraction", type=float, default=0.1,
+                       help="share of the images on the public leaderboard (default 0.1)")
+    build.set_defaults(handler=challenge_build)
