@@ -1,0 +1,35 @@
+import numpy as np
+import torch.nn as nn
+
+
+class Softmax(nn.Module):
+    def __init__(self, im_size, n_classes):
+        '''
+        Create components of a softmax classifier and initialize their weights.
+
+        Arguments:
+            im_size (tuple): A tuple of ints with (channels, height, width)
+            n_classes (int): Number of classes to score
+        '''
+        super().__init__()
+        # One affine map from the flattened image to the class scores; the
+        # softmax itself lives in the cross-entropy loss.
+        self.linear = nn.Linear(int(np.prod(im_size)), n_classes)
+
+    def forward(self, images):
+        '''
+        Take a batch of images and run them through the classifier to
+        produce a score for each class.
+
+        Arguments:
+            images (Tensor): A tensor of size (N, C, H, W) where
+                N is the batch size
+                C is the number of channels
+                H is the image height
+                W is the image width
+
+        Returns:
+            A torch Tensor of size (N, n_classes) specifying the score
+            for each example and category.
+        '''
+        return self.linear(images.flatten(1))

@@ -1,0 +1,1 @@
+../1_cs231n/cs231n/vis_utils.py
