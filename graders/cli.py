@@ -17,6 +17,7 @@ from pathlib import Path
 
 from graders import cifar10
 from graders.challenge import add_challenge_commands
+from graders.part2_runs import add_reference_commands
 
 EXIT_OK, EXIT_USER_ERROR = 0, 2
 USER_ERRORS: tuple[type[Exception], ...] = (cifar10.DataError, OSError)
@@ -62,7 +63,7 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
 
 # One entry per top-level group. `hw1grade notebooks run DIR --out DIR` will be added here as
 # `add_notebooks_commands`, defined in its own module.
-COMMAND_GROUPS = [add_data_commands, add_challenge_commands]
+COMMAND_GROUPS = [add_data_commands, add_challenge_commands, add_reference_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

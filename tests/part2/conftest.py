@@ -1,30 +1,19 @@
-"""Fixtures for Part 2: a scratch copy of the reference folder with data beside it."""
-import os
-import shutil
-import subprocess
+"""Fixtures for Part 2: a working copy of the reference folder with tiny data beside it."""
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
 from graders import cifar10
+from graders.part2_runs import REFERENCE_PART2, prepare_workdir, run_in
 
-PART2 = Path(__file__).resolve().parents[2] / 'reference' / '2_pytorch'
-sys.path.insert(0, str(PART2))  # the reference's `models` package, for in-process model tests
-
-
-def copy_part2(dest):
-    """A copy of reference/2_pytorch (symlinks resolved), to run its scripts without touching the repo."""
-    shutil.copytree(PART2, dest, ignore=shutil.ignore_patterns('__pycache__', 'data', '*.pt', '*.log', '*.png'))
-    return dest
+sys.path.insert(0, str(REFERENCE_PART2))  # the reference's `models` package, for in-process model tests
 
 
-def run_in(workdir, *command, timeout=900):
-    """Run a command in workdir with this venv's python first on PATH; fail with its output."""
-    env = dict(os.environ, PATH=f'{Path(sys.executable).parent}:{os.environ["PATH"]}')
-    proc = subprocess.run(command, cwd=workdir, env=env, capture_output=True, text=True, timeout=timeout)
+def run_ok(workdir, *command):
+    """Run a command in workdir and return its stdout; fail the test with its output if it fails."""
+    proc = run_in(workdir, *command, timeout=900)
     assert proc.returncode == 0, f'{command} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
     return proc.stdout
 
@@ -40,9 +29,7 @@ def tiny_cifar_root(tmp_path_factory):
 
 @pytest.fixture
 def tiny_workdir(tmp_path, tiny_cifar_root):
-    """A copy of the reference Part 2 with the tiny data linked at data/ and challenge images."""
-    workdir = copy_part2(tmp_path / '2_pytorch')
-    cifar10.place(tiny_cifar_root, workdir / 'data')
+    """A working copy of the reference Part 2 on the tiny data, with 25 challenge images."""
     images, _ = cifar10.load_batch(tiny_cifar_root / cifar10.TEST_BATCH)
-    np.save(workdir / 'data' / 'test_images.npy', images[:25])
-    return workdir
+    np.save(tmp_path / 'test_images.npy', images[:25])
+    return prepare_workdir(tmp_path / '2_pytorch', tiny_cifar_root, tmp_path / 'test_images.npy')

@@ -8,7 +8,8 @@ import torch
 from PIL import Image
 
 from graders.notebooks import execute_notebook
-from tests.part2.conftest import run_in
+from graders.train_log import parse_train_log
+from tests.part2.conftest import run_ok
 
 TRAIN_LINE = re.compile(r'^Train Epoch: (\d+) \[(\d+)/(\d+) \((\d+)%\)\]\tTrain Loss: (\d+\.\d{6})\t'
                         r'Val Loss: (\d+\.\d{6})\tVal Acc: (\d+(?:\.\d+)?)$')
@@ -24,7 +25,7 @@ SMOKE_FLAGS = {
 
 def train(workdir, model, *extra):
     """Run train.py for one short epoch and save its output as <model>.log, as run_<model>.sh would."""
-    out = run_in(workdir, 'python', '-u', 'train.py', '--model', model, '--epochs', '1',
+    out = run_ok(workdir, 'python', '-u', 'train.py', '--model', model, '--epochs', '1',
                  '--lr', '1e-4', '--momentum', '0.9', '--batch-size', '25', '--log-interval', '1',
                  '--no-cuda', *SMOKE_FLAGS[model], *extra)
     (workdir / f'{model}.log').write_text(out)
@@ -57,7 +58,7 @@ def test_train_logs_in_the_starter_format_and_saves_the_model(tiny_workdir, mode
 def test_predictions_csv_has_one_row_per_challenge_image(tiny_workdir):
     train(tiny_workdir, 'softmax')
     for flags in ([], ['--flip-tta']):
-        run_in(tiny_workdir, 'python', 'test.py', '--model', 'softmax.pt', '--test-dir', 'data', *flags)
+        run_ok(tiny_workdir, 'python', 'test.py', '--model', 'softmax.pt', '--test-dir', 'data', *flags)
         with open(tiny_workdir / 'predictions.csv', newline='') as f:
             rows = list(csv.reader(f))
         assert rows[0] == ['image_id', 'label']
@@ -79,6 +80,10 @@ def test_notebooks_plot_every_trained_model(tiny_workdir):
         assert run.probes['parsed'][model] == sum(1 for line in log if TRAIN_LINE.match(line))
         correct, total = next(TEST_LINE.match(line) for line in log if TEST_LINE.match(line)).group(1, 2)
         assert run.probes['test_acc'][model] == pytest.approx(100 * int(correct) / int(total))
+        # The grader's own parser agrees with the notebook's.
+        trusted = parse_train_log('\n'.join(log))
+        assert len(trusted.steps) == run.probes['parsed'][model]
+        assert 100 * trusted.test_accuracy == pytest.approx(run.probes['test_acc'][model])
         for plot in (f'{model}_lossvstrain.png', f'{model}_valaccuracy.png'):
             assert_png_has_content(tiny_workdir / plot)
     assert not (tiny_workdir / 'twolayernn_lossvstrain.png').exists()
