@@ -12,4 +12,4 @@ python -u train.py \
     --batch-size 128 \
     --lr 0.05 \
     --schedule onecycle \
-    --log-interval 20 | tee convnet.log
+    --log-interval 50 | tee convnet.log
