@@ -64,35 +64,45 @@ im_size = (3, 32, 32)
 cifar10_mean_color = [0.49131522, 0.48209435, 0.44646862]
 cifar10_std_color = [0.01897398, 0.03039277, 0.03872553]
 normalize = transforms.Normalize(cifar10_mean_color, cifar10_std_color)
-eval_transform = transforms.Compose([transforms.ToTensor(), normalize])
-if args.augment:
-    train_transform = transforms.Compose([
-        transforms.RandomCrop(32, padding=4, padding_mode='reflect'),
-        transforms.RandomHorizontalFlip(),
-        transforms.ToTensor(),
-        normalize,
-    ])
-else:
-    train_transform = eval_transform
+transform = transforms.Compose([transforms.ToTensor(), normalize])
 # Datasets
 train_dataset = CIFAR10(args.cifar10_dir, split='train', download=True,
-                        transform=train_transform)
+                        transform=transform)
 val_dataset = CIFAR10(args.cifar10_dir, split='val', download=True,
-                      transform=eval_transform)
+                      transform=transform)
 test_dataset = CIFAR10(args.cifar10_dir, split='test', download=True,
-                       transform=eval_transform)
+                       transform=transform)
 
 
 def preload(dataset):
-    '''Apply a dataset's fixed transform once, so epochs only index tensors.'''
+    '''Apply a dataset's transform once, so epochs only index tensors.'''
     images, labels = zip(*(dataset[i] for i in range(len(dataset))))
     return torch.utils.data.TensorDataset(torch.stack(images), torch.tensor(labels))
 
 
-if not args.augment:
-    train_dataset = preload(train_dataset)
+train_dataset = preload(train_dataset)
 val_dataset = preload(val_dataset)
 test_dataset = preload(test_dataset)
+
+
+def augment(images, max_shift=4):
+    '''
+    Randomly mirror each image and translate it by up to max_shift pixels
+    (reflecting at the borders), for a batch of shape (N, C, H, W).
+    '''
+    N, C, H, W = images.shape
+    flip = torch.rand(N, device=images.device) < 0.5
+    images = torch.where(flip[:, None, None, None], images.flip(3), images)
+    padded = F.pad(images, [max_shift] * 4, mode='reflect')
+    # Each image gets its own crop of the padded batch.
+    dy, dx = torch.randint(0, 2 * max_shift + 1, (2, N), device=images.device)
+    rows = (dy[:, None] + torch.arange(H, device=images.device))[:, None, :, None]
+    cols = (dx[:, None] + torch.arange(W, device=images.device))[:, None, None, :]
+    n = torch.arange(N, device=images.device)[:, None, None, None]
+    c = torch.arange(C, device=images.device)[None, :, None, None]
+    return padded[n, c, rows, cols]
+
+
 # DataLoaders
 train_loader = torch.utils.data.DataLoader(train_dataset,
                  batch_size=args.batch_size, shuffle=True, **kwargs)
@@ -114,7 +124,9 @@ else:
     raise Exception('Unknown model {}'.format(args.model))
 # cross-entropy loss function
 criterion = F.cross_entropy
-model = model.to(device)
+# Channels-last memory layout makes convolutions markedly faster on CPUs.
+memory_format = torch.channels_last
+model = model.to(device, memory_format=memory_format)
 
 # The optimizer updates the model's parameters from their gradients.
 if args.optimizer == 'adam':
@@ -139,6 +151,9 @@ def train(epoch):
         # prepare data
         model.train()
         images, targets = images.to(device), targets.to(device)
+        if args.augment:
+            images = augment(images)
+        images = images.contiguous(memory_format=memory_format)
 
         # One step: forward, loss, backward, update.
         optimizer.zero_grad()
@@ -174,7 +189,8 @@ def evaluate(split, verbose=False, n_batches=None):
     elif split == 'test':
         loader = test_loader
     for batch_i, (images, targets) in enumerate(loader):
-        images, targets = images.to(device), targets.to(device)
+        images = images.to(device, memory_format=memory_format)
+        targets = targets.to(device)
         output = model(images)
         loss += criterion(output, targets, reduction='sum').item()
         # predict the argmax of the log-probabilities
