@@ -4,6 +4,22 @@ from random import randrange
 import numpy as np
 
 
+def _evaluate_around(f, x, ix, h):
+    """
+    Evaluate f with x[ix] moved by +h, then by -h, and restore x[ix].
+
+    Returns a tuple (f(x + h e_ix), f(x - h e_ix)); array results are copied,
+    since f may return a view of something it reuses.
+    """
+    old = x[ix]
+    x[ix] = old + h
+    fxph = np.copy(f(x))
+    x[ix] = old - h
+    fxmh = np.copy(f(x))
+    x[ix] = old
+    return fxph, fxmh
+
+
 def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     """
     Numeric gradient of a scalar function at x.
@@ -22,12 +38,7 @@ def eval_numerical_gradient(f, x, verbose=True, h=0.00001):
     it = np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])
     while not it.finished:
         ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
         grad[ix] = (fxph - fxmh) / (2 * h)
         if verbose:
             print(ix, grad[ix])
@@ -54,12 +65,7 @@ def eval_numerical_gradient_array(f, x, df, h=1e-5):
     it = np.nditer(x, flags=['multi_index'], op_flags=['readwrite'])
     while not it.finished:
         ix = it.multi_index
-        old = x[ix]
-        x[ix] = old + h
-        pos = f(x).copy()
-        x[ix] = old - h
-        neg = f(x).copy()
-        x[ix] = old
+        pos, neg = _evaluate_around(f, x, ix, h)
         grad[ix] = np.sum((pos - neg) * df) / (2 * h)
         it.iternext()
     return grad
@@ -84,12 +90,7 @@ def grad_check_sparse(f, x, analytic_grad, num_checks, h=1e-5):
     rel_errors = []
     for _ in range(num_checks):
         ix = tuple(randrange(m) for m in x.shape)
-        old = x[ix]
-        x[ix] = old + h
-        fxph = f(x)
-        x[ix] = old - h
-        fxmh = f(x)
-        x[ix] = old
+        fxph, fxmh = _evaluate_around(f, x, ix, h)
         grad_numerical = (fxph - fxmh) / (2 * h)
         grad_analytic = analytic_grad[ix]
         denom = abs(grad_numerical) + abs(grad_analytic)
