@@ -17,6 +17,7 @@ from pathlib import Path
 
 from graders import cifar10
 from graders.challenge import add_challenge_commands
+from graders.notebooks import add_notebooks_commands
 from graders.part2_runs import add_reference_commands
 
 EXIT_OK, EXIT_USER_ERROR = 0, 2
@@ -61,9 +62,8 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
     fetch.set_defaults(handler=data_fetch, parser=fetch)
 
 
-# One entry per top-level group. `hw1grade notebooks run DIR --out DIR` will be added here as
-# `add_notebooks_commands`, defined in its own module.
-COMMAND_GROUPS = [add_data_commands, add_challenge_commands, add_reference_commands]
+# One entry per top-level group.
+COMMAND_GROUPS = [add_data_commands, add_challenge_commands, add_reference_commands, add_notebooks_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
