@@ -21,18 +21,6 @@ def test_init_shapes_scales_and_zero_biases():
         assert model[name].std() == pytest.approx(1e-5, rel=0.1)
 
 
-@pytest.fixture
-def toy():
-    """The notebook's toy problem: 4 inputs, 10 hidden units, 3 classes, 5 examples."""
-    model = {'W1': np.linspace(-0.2, 0.6, num=40).reshape(4, 10),
-             'b1': np.linspace(-0.3, 0.7, num=10),
-             'W2': np.linspace(-0.4, 0.1, num=30).reshape(10, 3),
-             'b2': np.linspace(-0.5, 0.9, num=3)}
-    X = np.linspace(-0.2, 0.5, num=20).reshape(5, 4)
-    y = np.array([0, 1, 2, 2, 1])
-    return X, y, model
-
-
 def test_toy_scores(toy):
     X, _, model = toy
     scores = two_layer_net(X, model)

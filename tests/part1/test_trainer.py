@@ -182,16 +182,6 @@ def test_best_model_is_a_copy_of_the_best_validation_parameters():
     assert best['x'][0] == 2.0
 
 
-@pytest.fixture
-def toy():
-    model = {'W1': np.linspace(-0.2, 0.6, num=40).reshape(4, 10),
-             'b1': np.linspace(-0.3, 0.7, num=10),
-             'W2': np.linspace(-0.4, 0.1, num=30).reshape(10, 3),
-             'b2': np.linspace(-0.5, 0.9, num=3)}
-    X = np.linspace(-0.2, 0.5, num=20).reshape(5, 4)
-    return X, np.array([0, 1, 2, 2, 1]), model
-
-
 @pytest.mark.parametrize('update, final_loss', [('momentum', 0.494394), ('rmsprop', 0.439368)])
 def test_toy_problem_final_loss(toy, update, final_loss):
     X, y, model = toy
