@@ -6,7 +6,7 @@ python -u train.py \
     --model convnet \
     --kernel-size 5 \
     --hidden-dim 32 \
-    --epochs 3 \
+    --epochs 2 \
     --weight-decay 5e-4 \
     --momentum 0.9 \
     --batch-size 128 \
