@@ -1,0 +1,127 @@
+"""`hw1grade grade SUB` for TAs and `hw1grade check [DIR]` for students: one submission, start to end.
+
+    intake (scratch copy) -> checks (pytest + graders/plugin.py, code in the sandbox)
+      -> notebooks (sandbox) -> results.json + report.html + terminal table
+
+Whatever goes wrong, a results.json is written: a submission that cannot be read gets every check
+failed with the reason, and a failure of the grader itself gets a zero score that says so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+from graders import intake
+from graders.plugin import CheckResult, SessionContext, run_checks
+from graders.report import Graded, terminal_table, write_report
+from graders.results import build_results, score_checks, write_results
+from graders.rubric import Rubric, load_rubric
+
+CHECKS_DIR = Path(__file__).resolve().parent
+SUPPORTED_PARTS = (1,)
+
+
+def _guess_part(path: Path) -> int:
+    """The part a submission that could not be opened was meant to be, from its name."""
+    return 2 if '2_pytorch' in path.name or 'pytorch' in path.name.lower() else 1
+
+
+def _sandbox_factories(root: Path, context: SessionContext):
+    from graders.bridge import Worker
+    from graders.sandbox import Sandbox
+
+    def make_sandbox():
+        sandbox = Sandbox(root)
+        if getattr(sandbox, 'warning', None):
+            print(f'hw1grade: warning: {sandbox.warning}', file=sys.stderr)
+            context.notes.append(sandbox.warning)
+        return sandbox
+
+    def make_worker(sandbox):
+        return Worker(root, sandbox, sys_path=('.',))
+    return make_sandbox, make_worker
+
+
+def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, visible_only: bool = False,
+          rubric: Rubric | None = None, keep_scratch: bool = False) -> Graded:
+    """Grade one submission (zip or folder); write results.json and report.html into `out_dir`."""
+    started = time.monotonic()
+    rubric = rubric or load_rubric()
+    path = Path(path)
+    scratch = Path(tempfile.mkdtemp(prefix='hw1grade-'))
+    context = SessionContext(rubric=rubric, part=part or _guess_part(path), visible_only=visible_only)
+    verdict = ''
+    try:
+        try:
+            submission = intake.open_submission(path, part=part, scratch=scratch)
+            context.part, context.submission = submission.part, submission.root
+            context.notes.extend(submission.notes)
+            context.seed = int(submission.digest[:8], 16)
+            context.make_sandbox, context.make_worker = _sandbox_factories(submission.root, context)
+        except intake.IntakeError as err:
+            verdict = context.intake_error = str(err)
+        if context.part not in SUPPORTED_PARTS:
+            raise NotImplementedError(f'Part {context.part} is not graded by this version of hw1grade')
+        checks = run_checks(CHECKS_DIR / f'part{context.part}', context)
+    except Exception as err:  # the grader itself failed: still a verdict, and a results.json
+        verdict = verdict or f'the grader failed: {type(err).__name__}: {err}'
+        context.notes.append(''.join(traceback.format_exception_only(err)).strip())
+        checks = []
+    finally:
+        if not keep_scratch:
+            shutil.rmtree(scratch, ignore_errors=True)
+    graded = Graded(str(path), context.part, rubric, score_checks(rubric, checks),
+                    time.monotonic() - started, verdict, context.notes)
+    if out_dir is not None:
+        write_outputs(graded, Path(out_dir))
+    return graded
+
+
+def write_outputs(graded: Graded, out_dir: Path) -> None:
+    output = terminal_table(graded)
+    document = build_results(graded.rubric, graded.scored, seconds=graded.seconds, output=output,
+                             extra_data={'part': graded.part, 'notes': graded.notes})
+    if not graded.scored:   # nothing ran: the score must still be explicit
+        document['score'] = 0.0
+    write_results(document, out_dir / 'results.json')
+    write_report(graded, out_dir / 'report.html')
+
+
+def grade_command(args: argparse.Namespace) -> int:
+    out_dir = Path(args.out) if args.out else Path('out') / 'grade' / Path(args.submission).stem
+    graded = grade(Path(args.submission), part=args.part, out_dir=out_dir)
+    print(terminal_table(graded, show_passed=args.verbose))
+    print(f'results: {out_dir / "results.json"}\nreport:  {out_dir / "report.html"}')
+    return 0
+
+
+def check_command(args: argparse.Namespace) -> int:
+    folder = Path(args.folder).resolve()
+    graded = grade(folder, visible_only=True)
+    print(terminal_table(graded, show_passed=True))
+    print('Visible checks only: the TAs also train your code on CIFAR-10 and run your notebooks.')
+    return 0 if graded.scored and all(s.check.passed for s in graded.scored) else 1
+
+
+def add_grade_commands(subparsers: argparse._SubParsersAction) -> None:
+    """`hw1grade grade SUB` and `hw1grade check [DIR]`."""
+    grade_parser = subparsers.add_parser(
+        'grade', help='grade one submission (zip or folder): results.json, report.html, a summary',
+        description='Grade one submission. Its code runs only in the sandbox; the verdicts are made here.')
+    grade_parser.add_argument('submission', help='1_cs231n.zip, or a folder')
+    grade_parser.add_argument('--part', type=int, choices=(1, 2), help='the part (default: detected)')
+    grade_parser.add_argument('--out', metavar='DIR', help='where results.json and report.html go '
+                                                           '(default out/grade/<name>)')
+    grade_parser.add_argument('--verbose', action='store_true', help='list passed checks too')
+    grade_parser.set_defaults(handler=grade_command)
+    check = subparsers.add_parser(
+        'check', help="students: run the visible checks on your working folder",
+        description='Run the visible checks on your working folder (1_cs231n/) and say what to fix.')
+    check.add_argument('folder', nargs='?', default='.', help='your 1_cs231n folder (default: here)')
+    check.set_defaults(handler=check_command)

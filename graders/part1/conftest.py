@@ -1,0 +1,97 @@
+"""Fixtures of the Part 1 checks: grader-controlled CIFAR-10 runs.
+
+The sandbox receives training images and labels and the held-out images; the held-out labels stay
+in this process, which scores the predictions that come back.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from graders import cifar10
+from graders.checks import as_array
+from graders.plugin import fail
+
+
+@dataclass
+class CifarTask:
+    """One grader-controlled run: its settings (a table of rubric.toml) and its data."""
+    name: str
+    run: dict
+    train_images: np.ndarray      # (N, 32, 32, 3) float64
+    train_labels: np.ndarray      # (N,)
+    heldout_images: np.ndarray    # (M, 32, 32, 3) float64
+    heldout_labels: np.ndarray    # (M,), never sent to the sandbox
+    timeout: float = 600.0
+
+    def _centered(self):
+        mean = self.train_images.mean(axis=0)
+        return self.train_images - mean, self.heldout_images - mean
+
+    def columns(self):
+        """softmax.ipynb's layout: X (3073, N) with a row of ones, examples as columns."""
+        train, heldout = self._centered()
+        def to_columns(images):
+            flat = images.reshape(len(images), -1)
+            return np.hstack([flat, np.ones((len(images), 1))]).T.copy()
+        return to_columns(train), self.train_labels, to_columns(heldout)
+
+    def rows(self):
+        """two_layer_net.ipynb's layout: X (N, 3072)."""
+        train, heldout = self._centered()
+        return train.reshape(len(train), -1), self.train_labels, heldout.reshape(len(heldout), -1)
+
+    def images(self):
+        """convnet.ipynb's layout: X (N, 3, 32, 32)."""
+        train, heldout = self._centered()
+        return train.transpose(0, 3, 1, 2).copy(), self.train_labels, heldout.transpose(0, 3, 1, 2).copy()
+
+    def expect_accuracy(self, predictions) -> float:
+        """Score the predictions here, in the trusted process; fail below the rubric's threshold."""
+        labels = as_array('predictions on the held-out images', predictions, self.heldout_labels.shape, kind='iuf')
+        accuracy = float(np.mean(labels == self.heldout_labels))
+        threshold = self.run['threshold']
+        if accuracy < threshold:
+            fail(f'{self.name}: accuracy {accuracy:.3f} on {len(labels)} held-out CIFAR-10 images, '
+                 f'below the {threshold:.2f} that correct code reaches with the grader\'s settings')
+        return accuracy
+
+
+@pytest.fixture(scope='session')
+def cifar_batches():
+    """(train images, train labels, test images, test labels) from the real archive, uint8 images."""
+    try:
+        folder = cifar10.ensure_cifar10()
+    except cifar10.DataError as err:
+        fail(f'CIFAR-10 is not available to the grader: {err}')
+    return cifar10.load_batches(folder)
+
+
+@pytest.fixture
+def cifar_task(settings, cifar_batches, worker):
+    """`cifar_task(name)` -> CifarTask for the rubric's [cifar10.<name>] run; the worker's numpy
+    random state is seeded so that a regrade replays the same run."""
+    def make(name: str) -> CifarTask:
+        run = settings['cifar10'][name]
+        train_x, train_y, test_x, test_y = cifar_batches
+        n, m = run['train_images'], run['heldout_images']
+        worker.call('numpy.random:seed', int(run.get('seed', 0)))
+        return CifarTask(name, run, train_x[:n].astype(np.float64), train_y[:n].astype(np.int64),
+                         test_x[:m].astype(np.float64), test_y[:m].astype(np.int64),
+                         float(run.get('timeout', 600)))
+    return make
+
+
+@pytest.fixture(scope='session')
+def extension(sandbox, submission, context_notes):
+    """The submission's Cython extension, built inside the sandbox from its own .pyx; the checks that
+    need the fast layers fail with the build's message when it does not build."""
+    from graders.bridge import build_extension
+    build = build_extension(submission, sandbox)
+    context_notes.extend(build.notes)
+    if not build.ok:
+        fail(f'the Cython extension (cs231n/im2col_cython.pyx) did not build: {build.message}')
+    return build

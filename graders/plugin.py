@@ -1,0 +1,173 @@
+"""The pytest plugin that turns the graders' tests into a verdict.
+
+`graders/grade.py` runs pytest in the trusted process on `graders/part<N>/` with one `GradingPlugin`.
+The plugin
+- adds the `points(question, weight=1)` marker that every check must carry,
+- hands the checks their fixtures: `submission` (the part's root, a scratch copy), `sandbox`,
+  `worker` (a fresh sandboxed worker per question file), `settings` (the rubric's tables),
+- deselects hidden checks for the students' self-check,
+- and records one `CheckResult` per check, whatever happened: passed, failed (with the message the
+  check wrote for the student), or errored in setup (intake failed, sandbox could not start).
+
+A check fails for the student with `fail("expected ..., got ...")`; a `bridge.SandboxError` (the
+submission raised, timed out, died or sent a bad value) fails it with the error's own message.
+"""
+
+from __future__ import annotations
+
+import time
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from graders.rubric import Rubric
+
+
+def fail(message: str) -> None:
+    """Fail the current check with `message` for the student (no traceback)."""
+    __tracebackhide__ = True
+    pytest.fail(message, pytrace=False)
+
+
+@dataclass
+class CheckResult:
+    name: str                 # the test function's name, unique within its question
+    title: str                # first line of its docstring
+    question: str             # "Q8.3"
+    weight: float
+    hidden: bool
+    passed: bool = False
+    message: str = ''         # why it failed, for the student
+    seconds: float = 0.0
+
+
+@dataclass
+class SessionContext:
+    """What the checks need from the grading run; `grade.py` fills it in."""
+    rubric: Rubric
+    part: int
+    submission: Path | None = None           # None when intake failed
+    intake_error: str | None = None
+    make_sandbox: Any = None                 # callable () -> sandbox.Sandbox
+    make_worker: Any = None                  # callable (sandbox) -> bridge.Worker
+    visible_only: bool = False
+    seed: int = 0                            # fresh inputs differ between submissions, replay exactly
+    notes: list[str] = field(default_factory=list)   # for the report (shims, build notes...)
+
+
+class GradingPlugin:
+    def __init__(self, context: SessionContext):
+        self.context = context
+        self.results: dict[str, CheckResult] = {}
+        self._sandbox = None
+
+    # ---- collection -------------------------------------------------------------------------
+    def pytest_configure(self, config):
+        config.addinivalue_line('markers', 'points(question, weight=1): the check counts towards question')
+
+    def pytest_collection_modifyitems(self, session, config, items):
+        keep, drop = [], []
+        for item in items:
+            marker = item.get_closest_marker('points')
+            if marker is None:
+                raise pytest.UsageError(f'{item.nodeid}: every grading check needs @pytest.mark.points')
+            question = self.context.rubric.questions.get(marker.args[0])
+            if question is None:
+                raise pytest.UsageError(f'{item.nodeid}: question {marker.args[0]} is not in the rubric')
+            name = item.originalname
+            hidden = name in question.hidden
+            if hidden and self.context.visible_only:
+                drop.append(item)
+                continue
+            weight = marker.args[1] if len(marker.args) > 1 else marker.kwargs.get('weight', 1)
+            doc = (item.function.__doc__ or name).strip().splitlines()[0]
+            self.results[item.nodeid] = CheckResult(name, doc, question.id, float(weight), hidden)
+            keep.append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+        items[:] = keep
+
+    # ---- outcomes ---------------------------------------------------------------------------
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        result = self.results.get(item.nodeid)
+        if result is None:
+            return
+        result.seconds += call.duration
+        if report.when == 'call' and report.passed:
+            result.passed = True
+        elif report.failed and not result.message:
+            result.passed = False
+            result.message = self._message(call)
+
+    @staticmethod
+    def _message(call) -> str:
+        from graders.bridge import SandboxError
+        exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, pytest.fail.Exception):
+            return str(exc)
+        if isinstance(exc, SandboxError):
+            return str(exc)
+        if isinstance(exc, AssertionError):
+            return str(exc).split('\nassert ')[0] or 'a check failed'
+        # Anything else escaped from the check itself: still a verdict, but one a TA should see.
+        return f'the grader could not evaluate this check ({type(exc).__name__}: {exc})'
+
+    # ---- fixtures ---------------------------------------------------------------------------
+    @pytest.fixture(scope='session')
+    def settings(self) -> dict:
+        """The rubric's tables other than the questions (tolerances, CIFAR-10 runs...)."""
+        return self.context.rubric.settings
+
+    @pytest.fixture
+    def rng(self, request) -> np.random.Generator:
+        """The check's own random inputs: fresh for each submission, the same on a regrade."""
+        return np.random.default_rng([self.context.seed, zlib.crc32(request.node.nodeid.encode())])
+
+    @pytest.fixture(scope='session')
+    def context_notes(self) -> list[str]:
+        """Notes for the report (append to it): how the submission was built or shimmed."""
+        return self.context.notes
+
+    @pytest.fixture(scope='session')
+    def submission(self) -> Path:
+        """The root of the submitted part, a scratch copy; a check using it fails if intake failed."""
+        if self.context.submission is None:
+            fail(self.context.intake_error or 'the submission could not be read')
+        return self.context.submission
+
+    @pytest.fixture(scope='session')
+    def sandbox(self, submission):
+        if self._sandbox is None:
+            self._sandbox = self.context.make_sandbox()
+        return self._sandbox
+
+    @pytest.fixture(scope='module')
+    def worker(self, sandbox):
+        """A fresh sandboxed worker for each question file: what one question's code does to its
+        interpreter (monkeypatching numpy, leaked state) cannot reach another question's checks."""
+        worker = self.context.make_worker(sandbox)
+        try:
+            yield worker
+        finally:
+            self.context.notes.extend(n for n in worker.notes if n not in self.context.notes)
+            worker.close()
+
+
+def run_checks(tests_dir: Path, context: SessionContext, extra_args: list[str] = ()) -> list[CheckResult]:
+    """Run the checks in `tests_dir` with `context`; return their results in collection order."""
+    plugin = GradingPlugin(context)
+    args = [str(tests_dir), '-q', '-p', 'no:cacheprovider', '-p', 'no:randomly',
+            '--rootdir', str(tests_dir), '-c', str(tests_dir / 'pytest.ini'), *extra_args]
+    started = time.monotonic()
+    code = pytest.main(args, plugins=[plugin])
+    if code in (pytest.ExitCode.INTERNAL_ERROR, pytest.ExitCode.USAGE_ERROR, pytest.ExitCode.NO_TESTS_COLLECTED):
+        raise RuntimeError(f'the graders in {tests_dir} could not run (pytest exit code {code}, '
+                           f'{time.monotonic() - started:.0f} s)')
+    return list(plugin.results.values())

@@ -1,0 +1,96 @@
+"""Gradescope's results.json, exactly as shared/specs/gradescope-results.md describes it.
+
+`build_results()` turns check results into the document; `write_results()` writes it atomically
+(a half-written results.json shows students "The autograder failed to execute correctly").
+`results.schema.json` beside this file is the contract the tests validate every document against.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from graders.plugin import CheckResult
+from graders.rubric import Rubric, share_points
+
+SCHEMA_FILE = Path(__file__).with_name('results.schema.json')
+
+
+@dataclass(frozen=True)
+class ScoredCheck:
+    """A check with its points: what results.json, the report and the terminal table show."""
+    check: CheckResult
+    number: str          # "8.3.4"
+    score: float
+    max_score: float
+
+
+def score_checks(rubric: Rubric, checks: list[CheckResult]) -> list[ScoredCheck]:
+    """Points for each check, numbered within its question in the order the checks ran."""
+    scored = []
+    for question in rubric.questions.values():
+        mine = [c for c in checks if c.question == question.id]
+        if not mine:
+            continue
+        shares = share_points(question, {c.name: c.weight for c in mine})
+        for index, check in enumerate(mine, start=1):
+            number = f'{question.id.lstrip("Q")}.{index}'
+            maximum = round(shares[check.name], 4)
+            scored.append(ScoredCheck(check, number, maximum if check.passed else 0.0, maximum))
+    return scored
+
+
+def question_totals(rubric: Rubric, scored: list[ScoredCheck]) -> dict[str, tuple[float, float]]:
+    """Question id -> (points earned, points possible), for the questions that were graded."""
+    totals: dict[str, tuple[float, float]] = {}
+    for s in scored:
+        earned, possible = totals.get(s.check.question, (0.0, 0.0))
+        totals[s.check.question] = (earned + s.score, possible + s.max_score)
+    return {q: (round(e, 2), round(p, 2)) for q, (e, p) in totals.items()}
+
+
+def build_results(rubric: Rubric, scored: list[ScoredCheck], *, seconds: float, output: str,
+                  leaderboard: list[dict] | None = None, extra_data: dict | None = None) -> dict:
+    """The results.json document. Hidden checks are 'after_published': students see their total
+    only once the TAs publish the grades."""
+    tests = []
+    for s in scored:
+        question = rubric.questions[s.check.question]
+        test = {
+            'score': round(s.score, 4),
+            'max_score': s.max_score,
+            'status': 'passed' if s.check.passed else 'failed',
+            'name': f'{question.id} {question.title}: {s.check.title}',
+            'number': s.number,
+            'output': s.check.message if not s.check.passed else 'passed',
+            'visibility': 'after_published' if s.check.hidden else 'visible',
+            'tags': [question.id],
+        }
+        tests.append(test)
+    document = {
+        'score': round(sum(s.score for s in scored), 2),
+        'execution_time': round(float(seconds), 1),
+        'output': output,
+        'visibility': 'visible',
+        'stdout_visibility': 'hidden',
+        'tests': tests,
+    }
+    if leaderboard:
+        document['leaderboard'] = leaderboard
+    if extra_data:
+        document['extra_data'] = extra_data
+    return document
+
+
+def write_results(document: dict, path: Path) -> Path:
+    """Write `document` to `path` atomically (temp file in the same folder, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.results-', suffix='.json', dir=path.parent)
+    with os.fdopen(fd, 'w') as f:
+        json.dump(document, f, indent=2, allow_nan=False)
+        f.write('\n')
+    os.replace(tmp, path)
+    return path
