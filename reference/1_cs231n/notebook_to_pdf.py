@@ -25,6 +25,15 @@ MACOS_APPS = ('Google Chrome.app/Contents/MacOS/Google Chrome',
               'Chromium.app/Contents/MacOS/Chromium',
               'Microsoft Edge.app/Contents/MacOS/Microsoft Edge')
 PRINT_TIMEOUT = 180  # seconds for one notebook; a long notebook prints in a few seconds
+# On paper nothing can scroll: long code and output lines wrap, and a plot is never cut in two.
+PRINT_CSS = '''<style>
+@page { margin: 1.5cm 1.2cm; }
+@media print {
+  pre { white-space: pre-wrap !important; overflow-wrap: anywhere; }
+  img, svg { break-inside: avoid; max-width: 100%; }
+}
+</style>
+'''
 
 INSTALL_HINT = ('install Chromium or Google Chrome (Debian: sudo apt-get install chromium; '
                 'Ubuntu: sudo snap install chromium; macOS: the Google Chrome app, or '
@@ -69,7 +78,7 @@ def notebook_html(notebook):
     # The folder of the notebook resolves the images its Markdown cells refer to.
     html, _ = exporter.from_notebook_node(nb, resources={'metadata': {'path': str(Path(notebook).parent),
                                                                       'name': Path(notebook).stem}})
-    return html
+    return html.replace('</head>', PRINT_CSS + '</head>', 1)
 
 
 def browser_command(browser, html_file, pdf_file, profile):
