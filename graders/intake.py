@@ -160,13 +160,14 @@ def open_submission(path: str | os.PathLike, part: int | None = None, scratch: s
 def _finish(source: Path, kind: str, entries: list[_Entry], digest: str, part: int | None,
             scratch: str | os.PathLike | None, limits: Limits, notes: list[str]) -> Submission:
     """Find the part's root among the checked entries and write it into a fresh scratch directory."""
-    part, root = locate_part([e.path for e in entries if not e.is_dir], part, kind, notes)
+    part, root, left_out = locate_part([e.path for e in entries if not e.is_dir], part, kind, notes)
     if scratch is not None:
         Path(scratch).mkdir(parents=True, exist_ok=True)
     fresh = Path(tempfile.mkdtemp(prefix="hw1grade-", dir=scratch))
     try:
         dest = fresh / PART_FOLDERS[part]
-        kept = _write_tree(entries, root, dest, limits)
+        kept = _write_tree([e for e in entries if not any(e.parts[:len(o)] == o for o in left_out)],
+                           root, dest, limits)
     except BaseException:
         shutil.rmtree(fresh, ignore_errors=True)
         raise
@@ -369,7 +370,7 @@ def _folder_entries(folder: Path, limits: Limits, notes: list[str]) -> list[_Ent
                 raise IntakeError(f"The folder holds a special file ({'/'.join(rel)} is not a regular file, "
                                   "folder or link); such submissions are refused.")
     if links:
-        notes.append(f"Symbolic links are not followed; skipped: {_examples(links)}.")
+        notes.append(f"Symbolic links are not followed; skipped: {_examples(sorted(links))}.")
     return entries
 
 
@@ -456,8 +457,12 @@ class _Candidate:
     found: frozenset[str]     # which of PART_FILES[part] it holds
 
     @property
+    def parts(self) -> tuple[str, ...]:
+        return tuple(self.root.split("/")) if self.root else ()
+
+    @property
     def depth(self) -> int:
-        return self.root.count("/") + 1 if self.root else 0
+        return len(self.parts)
 
     def where(self, kind: str) -> str:
         return f"at the top of the {kind}" if not self.root else f"in {self.root}/"
@@ -475,12 +480,15 @@ def _candidates(files: Iterable[str]) -> list[_Candidate]:
             if any(f.startswith(PART_ANCHORS[part]) for f in found)]
 
 
-def locate_part(files: list[str], part: int | None, kind: str, notes: list[str]) -> tuple[int, tuple[str, ...]]:
-    """Pick the part and its root folder among the submission's file paths ('/'-separated).
+def locate_part(files: list[str], part: int | None, kind: str, notes: list[str]
+                ) -> tuple[int, tuple[str, ...], list[tuple[str, ...]]]:
+    """Pick the part and its root folder among the submission's file paths ('/'-separated); return
+    (part, root, left out): the root and the other copies inside it, all as tuples of folder names.
 
     The root is the folder holding the most of the part's files, the shallowest among equals; other
-    copies are noted. With `part` None the part is told from the content; both parts present, or the
-    other part where `part` was asked for, is a verdict."""
+    copies (of either part) are noted, and those inside the root are left out of the copy, so that
+    nothing stale is graded by mistake. With `part` None the part is told from the content; both parts
+    present, or the other part where `part` was asked for, is a verdict."""
     candidates = _candidates(files)
     present = sorted({c.part for c in candidates})
     if not present:
@@ -508,7 +516,9 @@ def locate_part(files: list[str], part: int | None, kind: str, notes: list[str])
     for other in candidates:
         if other.part != part:
             notes.append(f"Part {other.part} files {other.where(kind)} were ignored (Part {part} is graded).")
-    return part, tuple(best.root.split("/")) if best.root else ()
+    inside = [c.parts for c in candidates
+              if c.depth > best.depth and c.parts[:best.depth] == best.parts and c.parts != best.parts]
+    return part, best.parts, inside
 
 
 def _rank(c: _Candidate) -> tuple:
@@ -543,9 +553,16 @@ def _write_tree(entries: list[_Entry], root: tuple[str, ...], dest: Path, limits
             continue
         folder = _make_dirs(dest, rel[:-1])
         room = limits.max_total_bytes - written
-        written += _extract_file(entry, folder / rel[-1], min(limits.max_file_bytes, room), limits)
+        written += _extract_file(entry, _child(folder, rel[-1]), min(limits.max_file_bytes, room), limits)
         kept.append("/".join(rel))
     return kept
+
+
+def _child(folder: Path, name: str) -> Path:
+    """folder/name for one plain name: the last guard before writing, whatever the names' origin."""
+    if name in ("", ".", "..") or "/" in name or "\0" in name:
+        raise IntakeError(f"Refusing to write an entry named {name!r}.")
+    return folder / name
 
 
 def _make_dirs(base: Path, parts: tuple[str, ...]) -> Path:
@@ -553,7 +570,7 @@ def _make_dirs(base: Path, parts: tuple[str, ...]) -> Path:
     non-folder in the way (a file and a folder of the same name) is a verdict."""
     path = base
     for name in parts:
-        path = path / name
+        path = _child(path, name)
         try:
             os.mkdir(path, 0o755)
         except FileExistsError:
