@@ -1,4 +1,19 @@
 #!/bin/sh
+# BEGIN SOLUTION
+# STUB: #############################################################################
+# STUB: # TODO: Modify the hyperparameters such as hidden layer dimensionality,
+# STUB: #       number of epochs, weight decay factor, momentum, batch size, learning
+# STUB: #       rate mentioned here to achieve good performance
+# STUB: #############################################################################
+# STUB: python -u train.py \
+# STUB:     --model convnet \
+# STUB:     --kernel-size 1 \
+# STUB:     --hidden-dim 10 \
+# STUB:     --epochs 1 \
+# STUB:     --weight-decay 0.0 \
+# STUB:     --momentum 0.0 \
+# STUB:     --batch-size 512 \
+# STUB:     --lr 0.01 | tee convnet.log
 #############################################################################
 # Three conv-BN-ReLU-pool blocks (32, 64, 128 channels) and a linear layer.
 #############################################################################
@@ -13,3 +28,4 @@ python -u train.py \
     --lr 0.05 \
     --schedule onecycle \
     --log-interval 50 | tee convnet.log
+# END SOLUTION

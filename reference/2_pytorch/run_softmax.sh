@@ -1,4 +1,17 @@
 #!/bin/sh
+# BEGIN SOLUTION
+# STUB: #############################################################################
+# STUB: # TODO: Modify the hyperparameters such as hidden layer dimensionality,
+# STUB: #       number of epochs, weight decay factor, momentum, batch size, learning
+# STUB: #       rate mentioned here to achieve good performance
+# STUB: #############################################################################
+# STUB: python -u train.py \
+# STUB:     --model softmax \
+# STUB:     --epochs 1 \
+# STUB:     --weight-decay 0.0 \
+# STUB:     --momentum 0.0 \
+# STUB:     --batch-size 512 \
+# STUB:     --lr 0.01 | tee softmax.log
 #############################################################################
 # Softmax classifier: one affine map of the normalized pixels.
 # The inputs are scaled up about 10x by the normalization (see train.py), so
@@ -13,3 +26,4 @@ python -u train.py \
     --lr 2e-4 \
     --schedule onecycle \
     --log-interval 20 | tee softmax.log
+# END SOLUTION

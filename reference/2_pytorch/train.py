@@ -39,6 +39,7 @@ parser.add_argument('--log-interval', type=int, default=10, metavar='N',
 parser.add_argument('--cifar10-dir', default='data',
                     help='directory that contains cifar-10-batches-py/ '
                          '(downloaded automatically if necessary)')
+# BEGIN SOLUTION
 # Options beyond the starter's, all off by default; run_mymodel.sh uses them.
 parser.add_argument('--optimizer', choices=['sgd', 'adam'], default='sgd',
                     help='update rule (default: sgd, with --momentum)')
@@ -54,6 +55,7 @@ parser.add_argument('--bf16', action='store_true', default=False,
 parser.add_argument('--flip-tta', action='store_true', default=False,
                     help='the final test evaluation averages the predicted probabilities of '
                          'each image and its mirror image')
+# END SOLUTION
 args = parser.parse_args()
 args.cuda = not args.no_cuda and torch.cuda.is_available()
 device = torch.device('cuda' if args.cuda else 'cpu')
@@ -91,6 +93,7 @@ val_dataset = preload(val_dataset)
 test_dataset = preload(test_dataset)
 
 
+# BEGIN SOLUTION
 def augment(images, max_shift=4):
     '''
     Randomly mirror each image and translate it by up to max_shift pixels
@@ -107,6 +110,7 @@ def augment(images, max_shift=4):
     n = torch.arange(N, device=images.device)[:, None, None, None]
     c = torch.arange(C, device=images.device)[None, :, None, None]
     return padded[n, c, rows, cols]
+# END SOLUTION
 
 
 # DataLoaders
@@ -135,14 +139,17 @@ memory_format = torch.channels_last
 model = model.to(device, memory_format=memory_format)
 
 
+# BEGIN SOLUTION
 def autocast():
     '''
     With --bf16, run the model in bfloat16 where that is safe (convolutions,
     matrix products); the weights and their updates stay float32.
     '''
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=args.bf16)
+# END SOLUTION
 
 
+# BEGIN SOLUTION: train.py: create the optimizer (one line: a torch.optim optimizer of model.parameters() with args.lr, args.momentum and args.weight_decay)
 # The optimizer updates the model's parameters from their gradients.
 if args.optimizer == 'adam':
     optimizer = torch.optim.Adam(model.parameters(), lr=args.lr,
@@ -150,11 +157,14 @@ if args.optimizer == 'adam':
 else:
     optimizer = torch.optim.SGD(model.parameters(), lr=args.lr, momentum=args.momentum,
                                 weight_decay=args.weight_decay, nesterov=args.momentum > 0)
+# END SOLUTION
+# BEGIN SOLUTION
 if args.schedule == 'onecycle':
     scheduler = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, epochs=args.epochs, steps_per_epoch=len(train_loader))
 else:
     scheduler = None
+# END SOLUTION
 
 
 def train(epoch):
@@ -166,10 +176,13 @@ def train(epoch):
         # prepare data
         model.train()
         images, targets = images.to(device), targets.to(device)
+        # BEGIN SOLUTION
         if args.augment:
             images = augment(images)
+        # END SOLUTION
         images = images.contiguous(memory_format=memory_format)
 
+        # BEGIN SOLUTION: train.py: update the model's parameters on this batch (forward pass, training loss bound to `loss`, backward pass, optimizer step)
         # One step: forward, loss, backward, update.
         optimizer.zero_grad()
         with autocast():
@@ -179,6 +192,7 @@ def train(epoch):
         optimizer.step()
         if scheduler is not None:
             scheduler.step()
+        # END SOLUTION
 
         if batch_idx % args.log_interval == 0:
             val_loss, val_acc = evaluate('val', n_batches=4)
@@ -207,12 +221,15 @@ def evaluate(split, verbose=False, n_batches=None):
     for batch_i, (images, targets) in enumerate(loader):
         images = images.to(device, memory_format=memory_format)
         targets = targets.to(device)
+        # BEGIN SOLUTION
+        # STUB: output = model(images)
         with autocast():
             output = model(images).float()
             if args.flip_tta and split == 'test':
                 # log of the mean of the probabilities of the images and their mirror images
                 mirrored = model(images.flip(3)).float()
                 output = ((output.softmax(dim=1) + mirrored.softmax(dim=1)) / 2).log()
+        # END SOLUTION
         loss += criterion(output, targets, reduction='sum').item()
         # predict the argmax of the log-probabilities
         pred = output.argmax(dim=1)

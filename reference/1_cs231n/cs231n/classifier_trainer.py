@@ -109,18 +109,22 @@ class ClassifierTrainer:
         if update == 'sgd':
             return -learning_rate * grad
         if update == 'momentum':
+            # BEGIN SOLUTION: ClassifierTrainer.train: implement update='momentum' in _step (v = momentum * v - learning_rate * dx; x += v, velocities kept in self.step_cache)
             # v = momentum * v - learning_rate * grad; x += v
             velocity = self.step_cache.get(name, np.zeros_like(grad))
             velocity = momentum * velocity - learning_rate * grad
             self.step_cache[name] = velocity
             return velocity
+            # END SOLUTION
         if update == 'rmsprop':
+            # BEGIN SOLUTION: ClassifierTrainer.train: implement update='rmsprop' in _step (cache = 0.99 * cache + 0.01 * dx**2; x -= learning_rate * dx / sqrt(cache + 1e-8), caches kept in self.step_cache)
             # Divide the step by a running root mean square of recent gradients.
             decay_rate = 0.99
             cache = self.step_cache.get(name, np.zeros_like(grad))
             cache = decay_rate * cache + (1 - decay_rate) * grad ** 2
             self.step_cache[name] = cache
             return -learning_rate * grad / np.sqrt(cache + 1e-8)
+            # END SOLUTION
         raise ValueError('Unrecognized update type "%s"' % update)
 
     @staticmethod

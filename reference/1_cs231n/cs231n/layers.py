@@ -16,7 +16,9 @@ def affine_forward(x, w, b):
     - out: array of shape (N, M)
     - cache: (x, w, b)
     """
+    # BEGIN SOLUTION: affine_forward: compute the output out (N, M) of the affine layer
     out = x.reshape(x.shape[0], -1).dot(w) + b
+    # END SOLUTION
     cache = (x, w, b)
     return out, cache
 
@@ -35,9 +37,11 @@ def affine_backward(dout, cache):
     - db: gradient with respect to b, of shape (M,)
     """
     x, w, b = cache
+    # BEGIN SOLUTION: affine_backward: compute the gradients dx, dw and db of the affine layer
     dx = dout.dot(w.T).reshape(x.shape)
     dw = x.reshape(x.shape[0], -1).T.dot(dout)
     db = dout.sum(axis=0)
+    # END SOLUTION
     return dx, dw, db
 
 
@@ -52,7 +56,9 @@ def relu_forward(x):
     - out: array of the same shape as x
     - cache: x
     """
+    # BEGIN SOLUTION: relu_forward: compute the output out of the ReLU
     out = np.maximum(0, x)
+    # END SOLUTION
     cache = x
     return out, cache
 
@@ -69,7 +75,9 @@ def relu_backward(dout, cache):
     - dx: gradient with respect to x, of the same shape as dout
     """
     x = cache
+    # BEGIN SOLUTION: relu_backward: compute the gradient dx of the ReLU
     dx = dout * (x > 0)
+    # END SOLUTION
     return dx
 
 
@@ -94,6 +102,7 @@ def conv_forward_naive(x, w, b, conv_param):
       W' = 1 + (W + 2 * pad - WW) // stride
     - cache: (x, w, b, conv_param)
     """
+    # BEGIN SOLUTION: conv_forward_naive: compute the output out (N, F, H', W') of the convolution (see the docstring)
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     stride, pad = conv_param['stride'], conv_param['pad']
@@ -108,6 +117,7 @@ def conv_forward_naive(x, w, b, conv_param):
             window = x_pad[:, :, top:top + HH, left:left + WW]      # (N, C, HH, WW)
             # Contract each window with every filter over (C, HH, WW).
             out[:, :, i, j] = np.tensordot(window, w, axes=([1, 2, 3], [1, 2, 3])) + b
+    # END SOLUTION
 
     cache = (x, w, b, conv_param)
     return out, cache
@@ -127,6 +137,7 @@ def conv_backward_naive(dout, cache):
     - db: gradient with respect to b, of shape (F,)
     """
     x, w, b, conv_param = cache
+    # BEGIN SOLUTION: conv_backward_naive: compute the gradients dx, dw and db of the convolution
     N, C, H, W = x.shape
     F, _, HH, WW = w.shape
     stride, pad = conv_param['stride'], conv_param['pad']
@@ -147,6 +158,7 @@ def conv_backward_naive(dout, cache):
             dw += np.tensordot(d, window, axes=(0, 0))
 
     dx = dx_pad[:, :, pad:pad + H, pad:pad + W]
+    # END SOLUTION
     return dx, dw, db
 
 
@@ -167,6 +179,7 @@ def max_pool_forward_naive(x, pool_param):
       W' = 1 + (W - pool_width) // stride
     - cache: (x, pool_param)
     """
+    # BEGIN SOLUTION: max_pool_forward_naive: compute the output out (N, C, H', W') of the max pooling (see the docstring)
     N, C, H, W = x.shape
     ph, pw = pool_param['pool_height'], pool_param['pool_width']
     stride = pool_param['stride']
@@ -178,6 +191,7 @@ def max_pool_forward_naive(x, pool_param):
         for j in range(W_out):
             top, left = i * stride, j * stride
             out[:, :, i, j] = x[:, :, top:top + ph, left:left + pw].max(axis=(2, 3))
+    # END SOLUTION
 
     cache = (x, pool_param)
     return out, cache
@@ -196,6 +210,7 @@ def max_pool_backward_naive(dout, cache):
     - dx: gradient with respect to x, of shape (N, C, H, W)
     """
     x, pool_param = cache
+    # BEGIN SOLUTION: max_pool_backward_naive: compute the gradient dx of the max pooling
     N, C, H, W = x.shape
     ph, pw = pool_param['pool_height'], pool_param['pool_width']
     stride = pool_param['stride']
@@ -209,6 +224,7 @@ def max_pool_backward_naive(dout, cache):
             region = x[:, :, top:top + ph, left:left + pw].reshape(N, C, ph * pw)
             k = region.argmax(axis=2)                                # (N, C)
             dx[n_idx, c_idx, top + k // pw, left + k % pw] += dout[:, :, i, j]
+    # END SOLUTION
     return dx
 
 

@@ -1,6 +1,7 @@
 import torch.nn as nn
 
 
+# BEGIN SOLUTION
 def conv_bn(in_channels, out_channels, kernel_size=3, pool=False):
     '''
     A same-size convolution, optionally a 2x2 max pool, then batch
@@ -26,10 +27,21 @@ class ConvGroup(nn.Module):
     def forward(self, x):
         x = self.widen(x)
         return x + self.refine(x)
+# END SOLUTION
 
 
 class MyModel(nn.Module):
     def __init__(self, im_size, hidden_dim, kernel_size, n_classes):
+        # BEGIN SOLUTION
+        # STUB: '''
+        # STUB: Extra credit model
+        # STUB:
+        # STUB: Arguments:
+        # STUB:     im_size (tuple): A tuple of ints with (channels, height, width)
+        # STUB:     hidden_dim (int): Number of hidden activations to use
+        # STUB:     kernel_size (int): Width and height of (square) convolution filters
+        # STUB:     n_classes (int): Number of classes to score
+        # STUB: '''
         '''
         A small residual convnet: a stem convolution with kernel_size filters,
         three groups of widths 2, 4 and 8 times hidden_dim that each halve the
@@ -43,7 +55,9 @@ class MyModel(nn.Module):
             kernel_size (int): Width and height of the stem's filters
             n_classes (int): Number of classes to score
         '''
+        # END SOLUTION
         super().__init__()
+        # BEGIN SOLUTION: MyModel.__init__: create the layers of your model (anything you like)
         w = hidden_dim
         self.stem = conv_bn(im_size[0], w, kernel_size)
         self.groups = nn.Sequential(
@@ -53,6 +67,7 @@ class MyModel(nn.Module):
         )
         self.classifier = nn.Linear(8 * w, n_classes, bias=False)
         self.score_scale = 1 / 8
+        # END SOLUTION
 
     def forward(self, images):
         '''
@@ -70,5 +85,7 @@ class MyModel(nn.Module):
             A torch Tensor of size (N, n_classes) specifying the score
             for each example and category.
         '''
+        # BEGIN SOLUTION: MyModel.forward: compute the class scores (N, n_classes) of the images
         features = self.groups(self.stem(images))         # (N, 8*hidden_dim, H/8, W/8)
         return self.score_scale * self.classifier(features.amax(dim=(2, 3)))
+        # END SOLUTION

@@ -12,9 +12,11 @@ class Softmax(nn.Module):
             n_classes (int): Number of classes to score
         '''
         super().__init__()
+        # BEGIN SOLUTION: Softmax.__init__: create the layers of the softmax classifier (one linear map from the flattened image to n_classes scores)
         # One affine map from the flattened image to the class scores; the
         # softmax itself lives in the cross-entropy loss.
         self.linear = nn.Linear(int(np.prod(im_size)), n_classes)
+        # END SOLUTION
 
     def forward(self, images):
         '''
@@ -32,4 +34,6 @@ class Softmax(nn.Module):
             A torch Tensor of size (N, n_classes) specifying the score
             for each example and category.
         '''
+        # BEGIN SOLUTION: Softmax.forward: compute the class scores (N, n_classes) of the images
         return self.linear(images.flatten(1))
+        # END SOLUTION

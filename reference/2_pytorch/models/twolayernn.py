@@ -14,9 +14,11 @@ class TwoLayerNN(nn.Module):
             n_classes (int): Number of classes to score
         '''
         super().__init__()
+        # BEGIN SOLUTION: TwoLayerNN.__init__: create the layers of the two-layer network (see the docstring)
         self.fc1 = nn.Linear(int(np.prod(im_size)), hidden_dim)
         self.relu = nn.ReLU()
         self.fc2 = nn.Linear(hidden_dim, n_classes)
+        # END SOLUTION
 
     def forward(self, images):
         '''
@@ -34,4 +36,6 @@ class TwoLayerNN(nn.Module):
             A torch Tensor of size (N, n_classes) specifying the score
             for each example and category.
         '''
+        # BEGIN SOLUTION: TwoLayerNN.forward: compute the class scores (N, n_classes) of the images
         return self.fc2(self.relu(self.fc1(images.flatten(1))))
+        # END SOLUTION

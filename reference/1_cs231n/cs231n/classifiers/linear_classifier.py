@@ -34,14 +34,18 @@ class LinearClassifier:
 
         loss_history = []
         for it in range(num_iters):
+            # BEGIN SOLUTION: LinearClassifier.train: sample batch_size random examples into X_batch (dim, batch_size) and y_batch (batch_size,)
             # Sampling with replacement is much faster than without, and just as good.
             batch = np.random.choice(num_train, batch_size, replace=True)
             X_batch = X[:, batch]                         # (dim, batch_size)
             y_batch = y[batch]                            # (batch_size,)
+            # END SOLUTION
 
             loss, grad = self.loss(X_batch, y_batch, reg)
             loss_history.append(loss)
+            # BEGIN SOLUTION: LinearClassifier.train: update the weights self.W with a gradient descent step
             self.W -= learning_rate * grad
+            # END SOLUTION
 
             if verbose and it % 100 == 0:
                 print('iteration %d / %d: loss %f' % (it, num_iters, loss))
@@ -58,7 +62,10 @@ class LinearClassifier:
         Returns:
         - y_pred: predicted labels of shape (N,), integers in [0, C)
         """
-        return np.argmax(self.W.dot(X), axis=0)
+        # BEGIN SOLUTION: LinearClassifier.predict: predict the label of each column of X from the scores self.W.dot(X)
+        y_pred = np.argmax(self.W.dot(X), axis=0)
+        # END SOLUTION
+        return y_pred
 
     def loss(self, X_batch, y_batch, reg):
         """

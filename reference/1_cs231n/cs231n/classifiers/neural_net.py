@@ -50,12 +50,14 @@ def two_layer_net(X, model, y=None, reg=0.0):
     W1, b1, W2, b2 = model['W1'], model['b1'], model['W2'], model['b2']
     N = X.shape[0]
 
-    # Forward pass.
+    # BEGIN SOLUTION: two_layer_net: compute the forward pass, the class scores of shape (N, C) (see the docstring)
     hidden = np.maximum(0, X.dot(W1) + b1)                # (N, H)
     scores = hidden.dot(W2) + b2                          # (N, C)
+    # END SOLUTION
     if y is None:
         return scores
 
+    # BEGIN SOLUTION: two_layer_net: compute the loss (softmax data loss + 0.5 * reg * (sum(W1**2) + sum(W2**2))) and the gradients of every parameter in grads
     # Softmax cross-entropy, shifted so exp cannot overflow.
     shifted = scores - scores.max(axis=1, keepdims=True)
     log_probs = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
@@ -73,4 +75,5 @@ def two_layer_net(X, model, y=None, reg=0.0):
     dhidden = dscores.dot(W2.T) * (hidden > 0)            # (N, H)
     grads['W1'] = X.T.dot(dhidden) + reg * W1
     grads['b1'] = dhidden.sum(axis=0)
+    # END SOLUTION
     return loss, grads

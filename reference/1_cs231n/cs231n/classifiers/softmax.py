@@ -19,6 +19,7 @@ def softmax_loss_vectorized(W, X, y, reg):
     - loss: scalar, mean cross-entropy over the N examples plus regularization
     - dW: gradient of the loss with respect to W, of shape (C, D)
     """
+    # BEGIN SOLUTION: softmax_loss_vectorized: compute the softmax loss and its gradient dW without explicit loops (see the docstring)
     N = X.shape[1]
     scores = W.dot(X)                                     # (C, N)
     scores -= scores.max(axis=0, keepdims=True)           # no overflow in exp
@@ -29,4 +30,5 @@ def softmax_loss_vectorized(W, X, y, reg):
     dscores[y, np.arange(N)] -= 1
     dscores /= N
     dW = dscores.dot(X.T) + 2 * reg * W
+    # END SOLUTION
     return loss, dW
