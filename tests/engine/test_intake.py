@@ -3,6 +3,7 @@
 import io
 import os
 import stat
+import struct
 import zlib
 from pathlib import Path
 
@@ -111,7 +112,38 @@ def test_caps_are_configurable(tmp_path):
         open_submission(zipped, scratch=tmp_path, limits=Limits(max_total_bytes=3999))
     with pytest.raises(IntakeError, match="too many entries"):
         open_submission(zipped, scratch=tmp_path, limits=Limits(max_entries=1))
+    with pytest.raises(IntakeError, match="over the limit of"):
+        open_submission(zipped, scratch=tmp_path, limits=Limits(max_archive_bytes=100))
     assert open_submission(zipped, scratch=tmp_path, limits=Limits(max_total_bytes=4000)).part == 1
+
+
+def test_entry_count_is_checked_before_and_after_reading_the_directory(tmp_path):
+    """The end record's count is checked before zipfile loads the directory, and the loaded count after,
+    since the end record may understate it."""
+    zipped = zip_of(tmp_path, {f"cs231n/{i}.py": b"" for i in range(30)})
+    with open(zipped, "rb") as f:
+        assert intake.declared_directory(f)[0] == 30
+    raw = bytearray(zipped.read_bytes())
+    raw[-22 + 8:-22 + 12] = struct.pack("<2H", 1, 1)  # entries on this disk, entries in all
+    zipped.write_bytes(bytes(raw))
+    with open(zipped, "rb") as f:
+        assert intake.declared_directory(f)[0] == 1
+    with pytest.raises(IntakeError, match="too many entries \\(30;"):
+        open_submission(zipped, scratch=tmp_path, limits=Limits(max_entries=10))
+
+
+def test_declared_directory_reads_zip64_end_records(tmp_path):
+    zipped = zip_of(tmp_path, trees_minimal())
+    raw = zipped.read_bytes()
+    _, _, _, _, count, size, offset, _ = struct.unpack("<4s4H2LH", raw[-22:])
+    body = raw[:-22]
+    record = struct.pack("<4sQ2H2L4Q", b"PK\x06\x06", 44, 45, 45, 0, 0, count, count, size, offset)
+    locator = struct.pack("<4sLQL", b"PK\x06\x07", 0, len(body), 1)
+    end = struct.pack("<4s4H2LH", b"PK\x05\x06", 0, 0, 0xFFFF, 0xFFFF, 0xFFFFFFFF, 0xFFFFFFFF, 0)
+    zipped.write_bytes(body + record + locator + end)
+    with open(zipped, "rb") as f:
+        assert intake.declared_directory(f) == (count, size)
+    assert open_submission(zipped, scratch=tmp_path).part == 1  # zipfile agrees the zip is sound
 
 
 @pytest.mark.parametrize("content, expected", [
