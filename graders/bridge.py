@@ -1,0 +1,298 @@
+"""Call submission code that runs in the sandbox, from the trusted side.
+
+    w = Worker(root, sandbox)                               # the worker starts on the first call
+    out, cache = w.call('cs231n.layers:affine_forward', x, wt, b)
+    dx, dw, db = w.call('cs231n.layers:affine_backward', dout, cache)
+    clf = w.call('cs231n.classifiers.softmax:Softmax')     # an instance: a Handle
+    hist = w.call_method(clf, 'train', X, y, num_iters=50)
+    W = w.get_attr(clf, 'W')
+
+Arguments and results follow the bridge contract (docs/engine.md, `graders.inside.wire`): plain values
+and numpy arrays cross as copies, anything else the submission returns stays in the worker as a
+`Handle`. Every reply is decoded strictly; the trusted side never unpickles or imports what the
+submission produced.
+
+Failures raise a `SandboxError` whose str() is written for the student: `SubmissionRaised`,
+`CallTimeout`, `WorkerDied`, `BadValue`. After a timeout, a death, or a reply that broke the
+protocol, the worker is killed (whole process tree) and the next call starts a fresh one; handles of
+the old worker are then refused with BadValue.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import subprocess
+import time
+import uuid
+import weakref
+from pathlib import Path
+
+from graders.inside import wire
+from graders.inside.wire import Handle
+from graders.sandbox import CappedOutput, Sandbox, is_running
+
+__all__ = ['Worker', 'Handle', 'SandboxError', 'SubmissionRaised', 'CallTimeout', 'WorkerDied',
+           'BadValue']
+
+STARTUP_TIMEOUT = 60.0  # python + numpy imports in the sandbox, on a loaded machine
+DIAG_CHARS = 1500       # crash output (faulthandler) quoted in WorkerDied
+
+
+class SandboxError(Exception):
+    """A failure of submission code in the sandbox; str() is a message for the student."""
+
+
+class SubmissionRaised(SandboxError):
+    """The call raised. `exc_type`, `message`, `traceback` (last frames), `stdout`/`stderr` tails."""
+
+    def __init__(self, what: str, exc_type: str, message: str, traceback: str, stdout='', stderr=''):
+        self.exc_type, self.message, self.traceback = exc_type, message, traceback
+        self.stdout, self.stderr = stdout, stderr
+        text = '%s raised %s: %s' % (what, exc_type, message)
+        if traceback:
+            text += '\nTraceback (most recent call last, grader frames omitted):\n' + traceback.rstrip()
+        super().__init__(text)
+
+
+class CallTimeout(SandboxError):
+    """The call did not finish in time; the worker was killed."""
+
+
+class WorkerDied(SandboxError):
+    """The worker process ended during a call (exit, crash, memory or CPU limit)."""
+
+
+class BadValue(SandboxError):
+    """A reply that could not be decoded or breaks the contract, or a handle that no longer exists."""
+
+
+class _Deadline(Exception):
+    pass
+
+
+class _Died(Exception):
+    pass
+
+
+class _Process:
+    """One running worker: the sandboxed process, its two channel pipes and its crash output."""
+
+    def __init__(self, sandbox: Sandbox, root: Path, sys_path, threads: int, max_reply_bytes: int):
+        self.sandbox = sandbox
+        req_r, self.req_w = os.pipe()
+        self.rep_r, rep_w = os.pipe()
+        for fd in (self.req_w, rep_w):
+            wire.widen_pipe(fd)
+        argv = [sandbox.python, '-I', '-B', sandbox.inside_dir + '/worker.py',
+                '--channel', '%d,%d' % (req_r, rep_w), '--max-reply', str(max_reply_bytes)]
+        for p in sys_path:
+            argv += ['--path', str(p)]
+        try:
+            self.proc = sandbox.popen(argv, cwd=root, env=sandbox.env(threads), pass_fds=(req_r, rep_w),
+                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+        except OSError as err:
+            for fd in (req_r, rep_w, self.req_w, self.rep_r):
+                os.close(fd)
+            raise WorkerDied('the sandboxed Python could not be started: %s' % err) from None
+        os.close(req_r)
+        os.close(rep_w)
+        os.set_blocking(self.req_w, False)
+        os.set_blocking(self.rep_r, False)
+        self.diag = CappedOutput(self.proc.stdout, 16 * 1024)
+        self.session = uuid.uuid4().hex
+
+    def waiter(self, deadline: float):
+        """wire's wait callback: returns when the fd is ready; raises at the deadline or on death."""
+        def wait(fd: int, writing: bool):
+            poller = select.poll()
+            poller.register(fd, select.POLLOUT if writing else select.POLLIN)
+            while True:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise _Deadline()
+                if poller.poll(min(left, 0.25) * 1000):
+                    return
+                if not is_running(self.proc):
+                    raise _Died()
+        return wait
+
+    def death(self) -> str:
+        """Kill what is left and describe how the process ended, with its crash output."""
+        self.close(grace=0)
+        text = self.sandbox.describe_exit(self.proc.returncode)
+        self.diag.join(2)
+        output = self.diag.text().strip()
+        if output:
+            text += '\n' + (output if len(output) <= DIAG_CHARS else '[...]' + output[-DIAG_CHARS:])
+        return text
+
+    def close(self, grace: float = 1.0):
+        """End the worker: EOF on its request pipe, a moment to exit, then kill the whole tree."""
+        for fd in (self.req_w, self.rep_r):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self.req_w = self.rep_r = -1
+        end = time.monotonic() + grace
+        while is_running(self.proc) and time.monotonic() < end:
+            time.sleep(0.01)
+        self.sandbox.kill(self.proc)
+
+
+class Worker:
+    """A sandboxed Python process that imports the submission and runs calls for the grader.
+
+    root: host folder of the part's root inside the sandbox's scratch copy (the worker's cwd).
+    sandbox: the `Sandbox` of that scratch copy.
+    sys_path: folders (relative to root) put first on the worker's sys.path.
+    timeout: default seconds per call (wall clock); `timeout=` on a call overrides it, so a call
+        cannot pass a keyword argument named `timeout` to the submission.
+    threads: BLAS/OpenMP/torch threads of the worker.
+    max_reply_bytes: the largest reply accepted (arrays included).
+    """
+
+    def __init__(self, root, sandbox: Sandbox, sys_path=('.',), timeout: float = 60, threads: int = 1,
+                 *, max_reply_bytes: int = 1 << 30, startup_timeout: float = STARTUP_TIMEOUT):
+        self.root = Path(root)
+        self.sandbox = sandbox
+        self.sys_path = tuple(sys_path)
+        self.timeout = timeout
+        self.threads = threads
+        self.max_reply_bytes = max_reply_bytes
+        self.startup_timeout = startup_timeout
+        self.notes: list[str] = []
+        self.last_output = {'stdout': '', 'stderr': ''}
+        self.starts = 0
+        self._process: _Process | None = None
+        self._finalizer = None
+        self._next_id = 0
+
+    # -- public calls ----------------------------------------------------------------------------
+
+    def call(self, target: str, *args, timeout: float | None = None, **kwargs):
+        """Call `package.module:function` (or a class, or `module:Class.method`) in the worker."""
+        return self._request({'op': 'call', 'target': target}, {'args': args, 'kwargs': kwargs},
+                             '`%s`' % target.replace(':', '.'), timeout)
+
+    def call_method(self, handle: Handle, name: str, *args, timeout: float | None = None, **kwargs):
+        """Call a method of an object that lives in the worker."""
+        return self._request({'op': 'call_method', 'handle': self._handle_id(handle), 'name': name},
+                             {'args': args, 'kwargs': kwargs},
+                             '`%s.%s`' % (_short(handle.type_name), name), timeout)
+
+    def get_attr(self, handle: Handle, name: str, *, timeout: float | None = None):
+        """An attribute of an object that lives in the worker (arrays come back as copies)."""
+        return self._request({'op': 'get_attr', 'handle': self._handle_id(handle), 'name': name}, {},
+                             'reading `%s.%s`' % (_short(handle.type_name), name), timeout)
+
+    def set_attr(self, handle: Handle, name: str, value, *, timeout: float | None = None):
+        """Set an attribute of an object that lives in the worker."""
+        self._request({'op': 'set_attr', 'handle': self._handle_id(handle), 'name': name},
+                      {'value': value}, 'setting `%s.%s`' % (_short(handle.type_name), name), timeout)
+
+    def release(self, *handles: Handle):
+        """Let the worker drop objects the grader no longer needs (handles of a dead worker: no-op)."""
+        live = [h.id for h in handles if self._process and h.session == self._process.session]
+        if live:
+            self._request({'op': 'release', 'ids': live}, {}, 'releasing objects', None)
+
+    def close(self):
+        """Stop the worker (the next call would start a new one)."""
+        if self._finalizer is not None:
+            self._finalizer()
+        self._process = self._finalizer = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    # -- machinery -------------------------------------------------------------------------------
+
+    def _start(self) -> _Process:
+        process = _Process(self.sandbox, self.root, self.sys_path, self.threads, self.max_reply_bytes)
+        self._process = process
+        self._finalizer = weakref.finalize(self, process.close, 0)
+        self.starts += 1
+        try:
+            hello, _ = wire.recv(process.rep_r, 1 << 20,
+                                 process.waiter(time.monotonic() + self.startup_timeout))
+            if hello.get('ready') is not True:
+                raise wire.WireError('unexpected first frame')
+        except (_Deadline, _Died, wire.WireError, OSError) as err:
+            self.close()
+            reason = ('it did not answer within %g s' % self.startup_timeout if isinstance(err, _Deadline)
+                      else process.death())
+            raise WorkerDied('the sandboxed Python worker could not start: %s' % reason) from None
+        return process
+
+    def _handle_id(self, handle) -> int:
+        if type(handle) is not Handle:
+            raise TypeError('expected a Handle, got %r' % (handle,))
+        self._check_handle(handle)
+        return handle.id
+
+    def _check_handle(self, handle: Handle):
+        if self._process is None or handle.session != self._process.session:
+            raise BadValue('an object of type %s from an earlier run of your code is gone: the worker '
+                           'was restarted after a crash or timeout' % _short(handle.type_name))
+
+    def _encode(self, values: dict, arrays: list) -> dict:
+        try:
+            return {k: wire.encode(v, arrays, on_handle=self._check_handle) for k, v in values.items()}
+        except wire.NotPlain as err:
+            raise TypeError('grader bug: an argument is outside the bridge contract: %s' % err) from None
+
+    def _request(self, fields: dict, values: dict, what: str, timeout: float | None):
+        process = self._process or self._start()
+        self._next_id += 1
+        arrays: list = []
+        header = dict(fields, id=self._next_id, **self._encode(values, arrays))
+        limit = self.timeout if timeout is None else timeout
+        wait = process.waiter(time.monotonic() + limit)
+        try:
+            wire.send(process.req_w, header, arrays, wait)
+            reply, reply_arrays = wire.recv(process.rep_r, self.max_reply_bytes, wait)
+            return self._result(reply, reply_arrays, header['id'], what, process.session)
+        except _Deadline:
+            self.close()
+            raise CallTimeout('%s did not finish within %g s and was stopped' % (what, limit)) from None
+        except (_Died, wire.ChannelClosed, BrokenPipeError):
+            reason = process.death()
+            self.close()
+            raise WorkerDied('the Python process running your code ended during %s: %s'
+                             % (what, reason)) from None
+        except wire.WireError as err:
+            self.close()
+            raise BadValue('%s: the reply could not be decoded (%s); the worker was restarted'
+                           % (what, err)) from None
+
+    def _result(self, reply: dict, arrays: list, request_id: int, what: str, session: str):
+        """The value of a reply, or the exception it stands for. Raises wire.WireError if malformed."""
+        if reply.get('id') != request_id or type(reply.get('ok')) is not bool:
+            raise wire.WireError('reply does not answer the request')
+        notes, stdout, stderr = reply.get('notes'), reply.get('stdout'), reply.get('stderr')
+        if type(notes) is not list or not all(type(n) is str for n in notes) \
+                or type(stdout) is not str or type(stderr) is not str:
+            raise wire.WireError('malformed reply fields')
+        self.last_output = {'stdout': stdout, 'stderr': stderr}
+        self.notes += [n for n in notes if n not in self.notes]
+        if reply['ok']:
+            return wire.decode(reply.get('value'), arrays,
+                               lambda i, type_name: Handle(i, type_name, session))
+        error = reply.get('error')
+        if type(error) is not dict or not all(type(error.get(k)) is str
+                                              for k in ('kind', 'type', 'message', 'traceback')):
+            raise wire.WireError('malformed error reply')
+        if error['kind'] == 'raised':
+            raise SubmissionRaised(what, error['type'], error['message'], error['traceback'],
+                                   stdout, stderr)
+        raise BadValue('%s: %s' % (what, error['message']))
+
+
+def _short(type_name: str) -> str:
+    """'cs231n.classifiers.softmax.Softmax' -> 'Softmax'."""
+    return type_name.rsplit('.', 1)[-1]
