@@ -218,10 +218,13 @@ def declared_directory(f: BinaryIO) -> tuple[int, int] | None:
     if locator_at < 0:
         return None
     f.seek(locator_at)
-    signature, _, record_at, _ = _ZIP64_LOCATOR.unpack(f.read(_ZIP64_LOCATOR.size))
+    locator = f.read(_ZIP64_LOCATOR.size)
+    signature, _, record_at, _ = _ZIP64_LOCATOR.unpack(locator)
+    if signature != b"PK\x06\x07":
+        return None
     f.seek(record_at)
     record = f.read(_ZIP64_EOCD.size)
-    if signature != b"PK\x06\x07" or len(record) < _ZIP64_EOCD.size or record[:4] != b"PK\x06\x06":
+    if len(record) < _ZIP64_EOCD.size or record[:4] != b"PK\x06\x06":
         return None
     fields = _ZIP64_EOCD.unpack(record)
     return fields[7], fields[8]
@@ -319,7 +322,7 @@ def _zip_entries(zf: zipfile.ZipFile, notes: list[str]) -> list[_Entry]:
         _check_member_type(info, name)
         parts = safe_parts(name)
         if not parts:
-            continue  # "./" or "/"-only names: the top folder itself
+            continue  # "./": the top folder itself
         backslashes |= "\\" in name
         is_dir = name.endswith(("/", "\\")) or stat.S_ISDIR(info.external_attr >> 16)
         entry = _Entry(parts, is_dir, 0 if is_dir else info.file_size, info.compress_size,
@@ -339,7 +342,7 @@ def _zip_entries(zf: zipfile.ZipFile, notes: list[str]) -> list[_Entry]:
 # --------------------------------------------------------------------------------------------- folder input
 
 def _folder_entries(folder: Path, limits: Limits, notes: list[str]) -> list[_Entry]:
-    """The files and folders under `folder`, in sorted order, without following symbolic links.
+    """The files and folders under `folder`, in a fixed order, without following symbolic links.
 
     Junk folders are not descended into (a `.git` or a dataset may be large); links are skipped with
     a note; devices, pipes and sockets are refused."""
