@@ -1,0 +1,1 @@
+from . import softmax, twolayernn, convnet, mymodel  # noqa: F401
