@@ -96,7 +96,8 @@ def browser_command(browser, html_file, pdf_file, profile):
 
 def print_to_pdf(browser, html, pdf_file):
     """Print the HTML text to pdf_file with the headless browser; raise RuntimeError if it fails."""
-    with tempfile.TemporaryDirectory(prefix='notebook_to_pdf.') as scratch:
+    # Scratch files go beside the PDF, not to /tmp: Ubuntu's snap Chromium has a /tmp of its own.
+    with tempfile.TemporaryDirectory(prefix='notebook_to_pdf-', dir=str(Path(pdf_file).parent)) as scratch:
         html_file = Path(scratch) / 'page.html'
         html_file.write_text(html, encoding='utf-8')
         printed = Path(scratch) / 'page.pdf'
