@@ -62,6 +62,12 @@ def zip_names(path: Path) -> list[str]:
         return z.namelist()
 
 
+def listed_in(stderr: str, kind: str) -> set[str]:
+    """The file names after `  kind: ` in the warning lines of collect_submission.sh."""
+    marker = f'  {kind}: '
+    return {line.split(marker, 1)[1].split(' ', 1)[0] for line in stderr.splitlines() if line.startswith(marker)}
+
+
 def files_under(folder: Path) -> set[str]:
     """Relative paths of the regular files under folder (symlinks not followed)."""
     found = set()

@@ -69,7 +69,7 @@ zip -q -X "$ZIP" -@ < "$list" || die "zip failed; $ZIP is incomplete"
 echo "wrote $ZIP ($(wc -l < "$list" | tr -d ' ') files)"
 
 if [ -n "$missing" ]; then
-  echo "collect_submission.sh: WARNING: $ZIP was made without these deliverables:" >&2
+  echo "collect_submission.sh: WARNING: $ZIP was made, but these deliverables are missing or incomplete:" >&2
   for file in $missing; do
     case "$file" in
       *:final-test-line) echo "  incomplete: ${file%%:*} has no final 'test set: ... Accuracy' line" >&2 ;;

@@ -8,8 +8,8 @@
 #
 # Run and save the four notebooks before. Left out: the CIFAR-10 data, build
 # outputs of the Cython extension, caches, checkpoints and older zips.
-# A missing deliverable is listed at the end; the zip is made anyway, and the
-# exit status is then 1.
+# A missing deliverable (or a notebook without outputs) is listed at the end;
+# the zip is made anyway, and the exit status is then 1.
 #   PYTHON=/path/to/python   the Python with nbconvert (default: python, python3)
 #   CHROME=/path/to/chrome   the browser that prints the PDFs
 #############################################################################
@@ -50,7 +50,10 @@ if [ -n "$notebooks" ]; then
   [ $? -eq 2 ] && die "no PDFs could be made (see above); $ZIP was not written"
 fi
 for name in $NOTEBOOKS; do
-  [ -f "$name.ipynb" ] && { [ -f "$name.pdf" ] || missing="$missing $name.pdf"; }
+  [ -f "$name.ipynb" ] || continue
+  [ -f "$name.pdf" ] || missing="$missing $name.pdf"
+  # Every output of a notebook has an output_type; a notebook without one was never run.
+  grep -q '"output_type"' "$name.ipynb" || missing="$missing $name.ipynb:not-run"
 done
 
 # Every file of the folder but data, build outputs and caches, in a stable order.
@@ -66,7 +69,12 @@ zip -q -X "$ZIP" -@ < "$list" || die "zip failed; $ZIP is incomplete"
 echo "wrote $ZIP ($(wc -l < "$list" | tr -d ' ') files)"
 
 if [ -n "$missing" ]; then
-  echo "collect_submission.sh: WARNING: $ZIP was made without these deliverables:" >&2
-  for file in $missing; do echo "  missing: $file" >&2; done
+  echo "collect_submission.sh: WARNING: $ZIP was made, but these deliverables are missing or incomplete:" >&2
+  for file in $missing; do
+    case "$file" in
+      *:not-run) echo "  not run: ${file%%:*} has no outputs (run it top to bottom and save it)" >&2 ;;
+      *) echo "  missing: $file" >&2 ;;
+    esac
+  done
   exit 1
 fi

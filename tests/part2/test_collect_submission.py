@@ -9,7 +9,7 @@ from PIL import Image
 from graders import cli
 from graders.example import FIXED_DATE
 from graders.part2_runs import MODELS, REFERENCE_PART2, predict_challenge, render_notebooks, run_in
-from tests.collect_helpers import assert_every_page_has_ink, plant, require_programs, zip_names
+from tests.collect_helpers import assert_every_page_has_ink, listed_in, plant, require_programs, zip_names
 from tests.part2.test_scripts import train
 
 PLOTS = [f'{model}_{plot}.png' for model in MODELS for plot in ('lossvstrain', 'valaccuracy', 'gridfilt')]
@@ -29,11 +29,6 @@ def programs():
 
 def collect(workdir, shell):
     return run_in(workdir, shell, 'collect_submission.sh', timeout=600)
-
-
-def listed_in(stderr, kind):
-    """The file names after `kind: ` in the warning lines of collect_submission.sh."""
-    return {line.split(kind + ': ', 1)[1].split(' ', 1)[0] for line in stderr.splitlines() if kind + ': ' in line}
 
 
 @pytest.mark.slow
@@ -82,7 +77,7 @@ def test_missing_part2_deliverables_are_listed_and_the_zip_is_still_made(tiny_wo
 
     proc = collect(tiny_workdir, 'sh')
     assert proc.returncode == 1, proc.stdout + proc.stderr
-    assert 'WARNING: 2_pytorch.zip was made without these deliverables' in proc.stderr
+    assert 'WARNING: 2_pytorch.zip was made, but these deliverables are missing or incomplete:' in proc.stderr
     assert listed_in(proc.stderr, 'missing') == (
         {'extra.md', 'predictions.csv', 'run_mymodel.sh', 'twolayernn.log', 'convnet.log', 'mymodel.log'}
         | set(PLOTS) - {'convnet_gridfilt.png'})
