@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import shutil
-import sys
 import tempfile
 import time
 import traceback
@@ -34,12 +33,12 @@ def _guess_part(path: Path) -> int:
 
 def _sandbox_factories(root: Path, context: SessionContext):
     from graders.bridge import Worker
-    from graders.sandbox import Sandbox
+    from graders.sandbox import Sandbox, warn_once
 
     def make_sandbox():
         sandbox = Sandbox(root)
-        if getattr(sandbox, 'warning', None):
-            print(f'hw1grade: warning: {sandbox.warning}', file=sys.stderr)
+        if sandbox.warning:
+            warn_once(sandbox)
             context.notes.append(sandbox.warning)
         return sandbox
 

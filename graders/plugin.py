@@ -163,7 +163,7 @@ class GradingPlugin:
 def run_checks(tests_dir: Path, context: SessionContext, extra_args: list[str] = ()) -> list[CheckResult]:
     """Run the checks in `tests_dir` with `context`; return their results in collection order."""
     plugin = GradingPlugin(context)
-    args = [str(tests_dir), '-q', '-p', 'no:cacheprovider', '-p', 'no:randomly',
+    args = [str(tests_dir), '-p', 'no:terminal', '-p', 'no:cacheprovider', '-p', 'no:randomly',
             '--rootdir', str(tests_dir), '-c', str(tests_dir / 'pytest.ini'), *extra_args]
     started = time.monotonic()
     code = pytest.main(args, plugins=[plugin])

@@ -89,7 +89,7 @@ def cifar_task(settings, cifar_batches, worker):
 def extension(sandbox, submission, context_notes):
     """The submission's Cython extension, built inside the sandbox from its own .pyx; the checks that
     need the fast layers fail with the build's message when it does not build."""
-    from graders.bridge import build_extension
+    from graders.build import build_extension
     build = build_extension(submission, sandbox)
     context_notes.extend(build.notes)
     if not build.ok:
