@@ -118,8 +118,12 @@ class _Process:
         return wait
 
     def death(self) -> str:
-        """Kill what is left and describe how the process ended, with its crash output."""
-        self.close(grace=0)
+        """Describe how the process ended, with its crash output (killing what is left).
+
+        Its end of the channel closed, so it is ending: give it a moment to do so by itself, or its
+        exit status would read as our SIGKILL.
+        """
+        self.close(grace=2)
         text = self.sandbox.describe_exit(self.proc.returncode)
         self.diag.join(2)
         output = self.diag.text().strip()

@@ -1,0 +1,64 @@
+"""Fixtures of the engine tests: scratch copies, sandboxes and the hostile submission."""
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from graders.sandbox import Sandbox
+
+ROOT = Path(__file__).resolve().parents[2]
+HOSTILE = ROOT / 'fixtures' / 'hostile'
+
+
+@pytest.fixture
+def scratch(tmp_path):
+    """An empty scratch folder for one sandbox."""
+    path = tmp_path / 'scratch'
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def open_scratch():
+    """A scratch folder in /tmp itself, reachable by the sandbox uid without bubblewrap's mounts
+    (pytest's own tmp folders are private to root)."""
+    path = Path(tempfile.mkdtemp(prefix='hw1grade-test-'))
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+def bwrap_sandbox(*args, **kwargs) -> Sandbox:
+    """Sandbox(...) with bubblewrap, or skip where it is unusable (outside CI, which installs it).
+
+    Create it after the scratch folder is filled: as root it chowns the files for the sandbox user.
+    """
+    box = Sandbox(*args, **kwargs)
+    if box.isolation != 'bubblewrap' and not os.environ.get('CI'):
+        pytest.skip(box.warning)
+    assert box.isolation == 'bubblewrap', box.warning
+    return box
+
+
+@pytest.fixture
+def make_sandbox():
+    return bwrap_sandbox
+
+
+@pytest.fixture
+def sandbox(scratch, make_sandbox):
+    return make_sandbox(scratch)
+
+
+@pytest.fixture(scope='module')
+def hostile_root(tmp_path_factory):
+    """A scratch copy holding fixtures/hostile/hostile.py, shared by a module's tests."""
+    root = tmp_path_factory.mktemp('hostile')
+    shutil.copy(HOSTILE / 'hostile.py', root / 'hostile.py')
+    return root
+
+
+@pytest.fixture(scope='module')
+def hostile_sandbox(hostile_root):
+    return bwrap_sandbox(hostile_root)
