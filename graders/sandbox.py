@@ -30,6 +30,7 @@ import os
 import resource
 import shutil
 import signal
+import stat
 import subprocess
 import sys
 import threading
@@ -184,7 +185,10 @@ def signal_of(returncode: int, isolation: str) -> int | None:
 
 def describe_signal(signum: int, limits: Limits) -> str:
     """A student-readable reason for a death by signal."""
-    name = signal.Signals(signum).name if signum in signal.Signals._value2member_map_ else 'signal %d' % signum
+    try:
+        name = signal.Signals(signum).name
+    except ValueError:
+        name = 'signal %d' % signum
     reasons = {
         signal.SIGKILL: 'killed (SIGKILL): usually the memory limit (%.1f GiB) or the CPU time limit (%d s)'
                         % (limits.memory_bytes / GiB, limits.cpu_seconds),
@@ -229,6 +233,11 @@ class Sandbox:
         if self.isolation == 'bubblewrap':
             self.root, self.inside_dir, self.tmp = SUBMISSION_DIR, INSIDE_DIR, '/tmp'
         else:
+            hidden = [p for p in (sys.executable, sys.prefix, INSIDE_SOURCE)
+                      if self.as_root and not _world_reachable(p)]
+            if hidden:
+                self.warning += ('; %s is not reachable by uid %d, so sandboxed Python will not start'
+                                 % (hidden[0], self.uid))
             self.root, self.inside_dir = str(self.scratch), str(INSIDE_SOURCE)
             self.tmp = str(self.scratch / '.hw1grade_tmp')
             os.makedirs(self.tmp, exist_ok=True)
@@ -324,7 +333,6 @@ class Sandbox:
         """'exit code N' or the student-readable reason for a death by signal."""
         signum = signal_of(returncode, self.isolation)
         return describe_signal(signum, self.limits) if signum else 'exit code %d' % returncode
-
 
 
 def is_running(proc: subprocess.Popen) -> bool:
@@ -439,6 +447,12 @@ def _apply_rlimits(limits: list[tuple[int, tuple[int, int]]]):
             hard = min(hard, cur_hard)
             soft = min(soft, hard)
         resource.setrlimit(res, (soft, hard))
+
+
+def _world_reachable(path) -> bool:
+    """Whether every folder above `path` (symlinks resolved) lets other users through."""
+    real = Path(os.path.realpath(path))
+    return all(os.stat(d).st_mode & stat.S_IXOTH for d in real.parents)
 
 
 def _chown_tree(root: Path, uid: int):

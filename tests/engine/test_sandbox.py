@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from graders.cifar10 import resolve_cache_dir
 from graders.sandbox import SANDBOX_UID, Limits, Sandbox, warn_once
 
 from .conftest import ROOT
@@ -71,10 +72,11 @@ def test_cannot_read_outside_the_scratch_copy(sandbox, tmp_path):
             'canary': readable(%r), 'readme': readable(%r),
             'repo': sorted(os.listdir(%r)) if os.path.isdir(%r) else [],
             'graders': os.path.exists(%r), 'reference': os.path.exists(%r),
+            'cifar_cache': os.path.exists(%r),
             'inside': sorted(os.listdir('/opt/hw1grade')), 'cwd': os.getcwd()}))
     ''' % (str(canary), str(ROOT / 'README.md'), str(ROOT), str(ROOT), str(ROOT / 'graders'),
-           str(ROOT / 'reference')))
-    assert seen['canary'] is False and seen['readme'] is False
+           str(ROOT / 'reference'), str(resolve_cache_dir())))
+    assert seen['canary'] is False and seen['readme'] is False and seen['cifar_cache'] is False
     assert seen['graders'] is False and seen['reference'] is False
     assert set(seen['repo']) <= {'.venv'}  # only the grader's Python, when the venv lives in the repo
     assert 'worker.py' in seen['inside'] and 'wire.py' in seen['inside']
