@@ -177,23 +177,25 @@ class Worker:
 
     def call(self, target: str, *args, timeout: float | None = None, **kwargs):
         """Call `package.module:function` (or a class, or `module:Class.method`) in the worker."""
+        if type(target) is not str or not wire.TARGET.match(target):
+            raise ValueError('bad call target %r (expected "package.module:attribute")' % (target,))
         return self._request({'op': 'call', 'target': target}, {'args': args, 'kwargs': kwargs},
                              '`%s`' % target.replace(':', '.'), timeout)
 
     def call_method(self, handle: Handle, name: str, *args, timeout: float | None = None, **kwargs):
         """Call a method of an object that lives in the worker."""
-        return self._request({'op': 'call_method', 'handle': self._handle_id(handle), 'name': name},
+        return self._request({'op': 'call_method', 'handle': self._handle_id(handle, name), 'name': name},
                              {'args': args, 'kwargs': kwargs},
                              '`%s.%s`' % (_short(handle.type_name), name), timeout)
 
     def get_attr(self, handle: Handle, name: str, *, timeout: float | None = None):
         """An attribute of an object that lives in the worker (arrays come back as copies)."""
-        return self._request({'op': 'get_attr', 'handle': self._handle_id(handle), 'name': name}, {},
+        return self._request({'op': 'get_attr', 'handle': self._handle_id(handle, name), 'name': name}, {},
                              'reading `%s.%s`' % (_short(handle.type_name), name), timeout)
 
     def set_attr(self, handle: Handle, name: str, value, *, timeout: float | None = None):
         """Set an attribute of an object that lives in the worker."""
-        self._request({'op': 'set_attr', 'handle': self._handle_id(handle), 'name': name},
+        self._request({'op': 'set_attr', 'handle': self._handle_id(handle, name), 'name': name},
                       {'value': value}, 'setting `%s.%s`' % (_short(handle.type_name), name), timeout)
 
     def release(self, *handles: Handle):
@@ -233,9 +235,12 @@ class Worker:
             raise WorkerDied('the sandboxed Python worker could not start: %s' % reason) from None
         return process
 
-    def _handle_id(self, handle) -> int:
+    def _handle_id(self, handle, name: str = '') -> int:
+        """The id of a live handle (BadValue for a dead worker's), after checking the attribute name."""
         if type(handle) is not Handle:
             raise TypeError('expected a Handle, got %r' % (handle,))
+        if not name.isidentifier():
+            raise ValueError('bad attribute name %r' % (name,))
         self._check_handle(handle)
         return handle.id
 

@@ -29,11 +29,15 @@ import io
 import json
 import math
 import os
+import re
 import select
 import struct
 from dataclasses import dataclass, field
 
 import numpy as np
+
+# A call target: 'package.module:attribute' or 'package.module:Class.attribute'.
+TARGET = re.compile(r'^[A-Za-z_][\w.]*:[A-Za-z_]\w*(\.[A-Za-z_]\w*)*$')
 
 MAGIC = b'HW1\x01'
 _PREFIX = struct.Struct('<4sII')

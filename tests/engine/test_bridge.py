@@ -110,6 +110,8 @@ def test_exceptions_come_back_with_the_students_message(worker):
         worker.call('hostile:allocate_50gb')
     with pytest.raises(SubmissionRaised, match='ModuleNotFoundError'):
         worker.call('no_such_module:f')
+    with pytest.raises(ValueError):  # a grader bug, refused before anything is sent
+        worker.call('hostile.echo')
     assert worker.call('hostile:echo', 2) == (2, {})  # the same worker carries on
 
 
