@@ -297,7 +297,7 @@ class Sandbox:
             stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True,
             preexec_fn=functools.partial(_apply_rlimits, limits), **drop)
 
-    def run(self, argv: Sequence[str], *, timeout: float, cwd=None, env: Mapping[str, str] | None = None,
+    def run(self, argv: Sequence[str], timeout: float, *, cwd=None, env: Mapping[str, str] | None = None,
             output_cap: int = 64 * 1024) -> RunResult:
         """Run `argv` to completion or until `timeout` seconds of wall-clock time, then kill the tree."""
         proc = self.popen(argv, cwd=cwd, env=env)
