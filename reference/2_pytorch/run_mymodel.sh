@@ -26,7 +26,7 @@ python -u train.py \
     --model mymodel \
     --hidden-dim 16 \
     --kernel-size 3 \
-    --epochs 30 \
+    --epochs 24 \
     --batch-size 512 \
     --lr 0.4 \
     --momentum 0.9 \
