@@ -63,6 +63,10 @@ class WorkerDied(SandboxError):
     """The worker process ended during a call (exit, crash, memory or CPU limit)."""
 
 
+class InputsMutated(SandboxError):
+    """The call changed arrays it was given (the homework's functions must not)."""
+
+
 class BadValue(SandboxError):
     """A reply that could not be decoded or breaks the contract, or a handle that no longer exists."""
 
@@ -175,12 +179,23 @@ class Worker:
 
     # -- public calls ----------------------------------------------------------------------------
 
-    def call(self, target: str, *args, timeout: float | None = None, **kwargs):
-        """Call `package.module:function` (or a class, or `module:Class.method`) in the worker."""
+    def call(self, target: str, *args, timeout: float | None = None, keep: tuple[int, ...] = (), **kwargs):
+        """Call `package.module:function` (or a class, or `module:Class.method`) in the worker.
+
+        keep: positions in a returned tuple that stay in the worker as Handles even when plain (a
+        forward cache, passed back to the backward function unopened)."""
+        return self._call(target, args, kwargs, timeout, keep, check_inputs=False)
+
+    def call_checked(self, target: str, *args, timeout: float | None = None, keep: tuple[int, ...] = (),
+                     **kwargs):
+        """`call`, and raise InputsMutated if the function changed an array argument in place."""
+        return self._call(target, args, kwargs, timeout, keep, check_inputs=True)
+
+    def _call(self, target, args, kwargs, timeout, keep, check_inputs):
         if type(target) is not str or not wire.TARGET.match(target):
             raise ValueError('bad call target %r (expected "package.module:attribute")' % (target,))
-        return self._request({'op': 'call', 'target': target}, {'args': args, 'kwargs': kwargs},
-                             '`%s`' % target.replace(':', '.'), timeout)
+        fields = {'op': 'call', 'target': target, 'keep': [int(k) for k in keep], 'check_inputs': check_inputs}
+        return self._request(fields, {'args': args, 'kwargs': kwargs}, '`%s`' % target.replace(':', '.'), timeout)
 
     def call_method(self, handle: Handle, name: str, *args, timeout: float | None = None, **kwargs):
         """Call a method of an object that lives in the worker."""
@@ -290,8 +305,14 @@ class Worker:
         self.last_output = {'stdout': stdout, 'stderr': stderr}
         self.notes += [n for n in notes if n not in self.notes]
         if reply['ok']:
-            return wire.decode(reply.get('value'), arrays,
-                               lambda i, type_name: Handle(i, type_name, session))
+            value = wire.decode(reply.get('value'), arrays, lambda i, type_name: Handle(i, type_name, session))
+            mutated = reply.get('mutated', [])
+            if type(mutated) is not list or not all(type(m) is str for m in mutated):
+                raise wire.WireError('malformed reply fields')
+            if mutated:
+                raise InputsMutated('%s changed its input %s in place; it must leave its inputs unchanged'
+                                    % (what, ', '.join(m[:80] for m in mutated[:5])))
+            return value
         error = reply.get('error')
         if type(error) is not dict or not all(type(error.get(k)) is str
                                               for k in ('kind', 'type', 'message', 'traceback')):

@@ -43,6 +43,7 @@ class CheckResult:
     passed: bool = False
     message: str = ''         # why it failed, for the student
     seconds: float = 0.0
+    measured: dict = field(default_factory=dict)   # figures the check recorded (record_property)
 
 
 @dataclass
@@ -100,6 +101,7 @@ class GradingPlugin:
         if result is None:
             return
         result.seconds += call.duration
+        result.measured.update((k, v) for k, v in report.user_properties if isinstance(v, (int, float, str)))
         if report.when == 'call' and report.passed:
             result.passed = True
         elif report.failed and not result.message:

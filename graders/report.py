@@ -10,7 +10,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from graders.results import ScoredCheck, question_totals
+from graders.results import ScoredCheck, measured_text, question_totals
 from graders.rubric import Rubric
 
 
@@ -46,10 +46,10 @@ def terminal_table(graded: Graded, *, show_passed: bool = False) -> str:
         earned, possible = totals.get(question.id, (0.0, question.points))
         lines.append(f'  {question.id} {question.title:<28} {earned:>5.2f} / {possible:g}')
         for s in graded.scored:
-            if s.check.question != question.id or (s.check.passed and not show_passed):
+            if s.check.question != question.id or (s.check.passed and not show_passed and not s.check.measured):
                 continue
-            mark = 'ok ' if s.check.passed else 'FAIL'
-            lines.append(f'    {mark} {s.number} {s.check.title}')
+            mark = 'ok  ' if s.check.passed else 'FAIL'
+            lines.append(f'    {mark} {s.number} {s.check.title}{measured_text(s.check)}')
             if not s.check.passed:
                 lines.extend(f'         {line}' for line in s.check.message.splitlines()[:6])
     for note in graded.notes:
@@ -75,6 +75,7 @@ def html_report(graded: Graded) -> str:
         for s in (s for s in graded.scored if s.check.question == question.id):
             status = '<span class="pass">passed</span>' if s.check.passed else '<span class="fail">failed</span>'
             detail = '' if s.check.passed else f'<pre>{e(s.check.message)}</pre>'
+            detail += e(measured_text(s.check))
             hidden = ' (hidden from students until grades are published)' if s.check.hidden else ''
             rows.append(f'<tr><td>{e(s.number)}</td><td>{e(s.check.title)}{hidden}{detail}</td>'
                         f'<td>{status}</td><td class="num">{s.score:g} / {s.max_score:g}</td></tr>')

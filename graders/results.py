@@ -65,7 +65,7 @@ def build_results(rubric: Rubric, scored: list[ScoredCheck], *, seconds: float, 
             'status': 'passed' if s.check.passed else 'failed',
             'name': f'{question.id} {question.title}: {s.check.title}',
             'number': s.number,
-            'output': s.check.message if not s.check.passed else 'passed',
+            'output': (s.check.message if not s.check.passed else 'passed') + measured_text(s.check),
             'visibility': 'after_published' if s.check.hidden else 'visible',
             'tags': [question.id],
         }
@@ -83,6 +83,13 @@ def build_results(rubric: Rubric, scored: list[ScoredCheck], *, seconds: float, 
     if extra_data:
         document['extra_data'] = extra_data
     return document
+
+
+def measured_text(check: CheckResult) -> str:
+    """' (accuracy 0.312)': the figures a check recorded, for the student and the TA."""
+    if not check.measured:
+        return ''
+    return ' (' + ', '.join(f'{k.replace("_", " ")} {v}' for k, v in check.measured.items()) + ')'
 
 
 def write_results(document: dict, path: Path) -> Path:

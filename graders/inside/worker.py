@@ -163,14 +163,41 @@ class Objects:
             self._table.pop(i, None)
 
 
-def encode_result(value, arrays: list, objects: Objects):
+def encode_result(value, arrays: list, objects: Objects, keep=()):
     """A result's tree. A returned tuple/list is split one level (so `out, cache = f()` unpacks);
     each element, and any other result, crosses as a value when it is entirely plain, otherwise
-    as one handle (a forward cache holding an object stays whole in the worker)."""
+    as one handle (a forward cache holding an object stays whole in the worker). The elements whose
+    positions are in `keep` always stay here as handles: the grader passes them back unopened."""
     if type(value) in (tuple, list):
-        items = [_value_or_handle(v, arrays, objects) for v in value]
+        items = [_handle(v, objects) if i in keep else _value_or_handle(v, arrays, objects)
+                 for i, v in enumerate(value)]
         return {'__tuple__': items} if type(value) is tuple else items
     return _value_or_handle(value, arrays, objects)
+
+
+def _handle(value, objects):
+    handle = objects.register(value)
+    return {'__handle__': handle.id, 'type': handle.type_name}
+
+
+def array_snapshots(tree, label='', found=None):
+    """(label, array, copy) for every exact ndarray in a decoded argument tree."""
+    found = [] if found is None else found
+    if type(tree) is np.ndarray:
+        found.append((label, tree, tree.copy()))
+    elif type(tree) in (list, tuple):
+        for i, v in enumerate(tree):
+            array_snapshots(v, '%s[%d]' % (label, i), found)
+    elif type(tree) is dict:
+        for k, v in tree.items():
+            array_snapshots(v, '%s[%r]' % (label, k), found)
+    return found
+
+
+def mutated_inputs(snapshots):
+    """Labels of the arguments whose arrays the call changed in place."""
+    return [label for label, array, before in snapshots
+            if array.shape != before.shape or not np.array_equal(array, before, equal_nan=True)]
 
 
 def _value_or_handle(value, arrays, objects):
@@ -179,8 +206,7 @@ def _value_or_handle(value, arrays, objects):
         return wire.encode(value, arrays)
     except wire.NotPlain:
         del arrays[mark:]
-        handle = objects.register(value)
-        return {'__handle__': handle.id, 'type': handle.type_name}
+        return _handle(value, objects)
 
 
 def resolve_target(target: str):
@@ -200,11 +226,16 @@ def dispatch(request: dict, arrays: list, objects: Objects):
         return wire.decode(tree, arrays, objects.get)
 
     op = request.get('op')
-    if op == 'call':
-        return resolve_target(request['target'])(*arg(request['args']), **arg(request['kwargs']))
-    if op == 'call_method':
-        method = getattr(objects.get(request['handle']), request['name'])
-        return method(*arg(request['args']), **arg(request['kwargs']))
+    if op in ('call', 'call_method'):
+        function = (resolve_target(request['target']) if op == 'call'
+                    else getattr(objects.get(request['handle']), request['name']))
+        args, kwargs = arg(request['args']), arg(request['kwargs'])
+        if request.get('check_inputs'):
+            named = dict(('argument %d' % (i + 1), a) for i, a in enumerate(args))
+            named.update(('argument %s' % k, v) for k, v in kwargs.items())
+            snapshots = [s for label, value in named.items() for s in array_snapshots(value, label)]
+            return function(*args, **kwargs), snapshots
+        return function(*args, **kwargs)
     if op == 'get_attr':
         return getattr(objects.get(request['handle']), request['name'])
     if op == 'set_attr':
@@ -253,7 +284,14 @@ def serve(req_fd: int, rep_fd: int, max_reply: int, notes: Notes, capture: Captu
         out_arrays = []
         try:
             result = dispatch(request, arrays, objects)
-            reply = {'ok': True, 'value': encode_result(result, out_arrays, objects)}
+            mutated = None
+            if request.get('check_inputs'):
+                result, snapshots = result
+                mutated = mutated_inputs(snapshots)
+            keep = request.get('keep') or ()
+            reply = {'ok': True, 'value': encode_result(result, out_arrays, objects, keep)}
+            if mutated is not None:
+                reply['mutated'] = mutated
         except BadHandle as err:
             reply = {'ok': False, 'error': {'kind': 'handle', 'type': 'BadHandle', 'message': str(err),
                                             'traceback': ''}}

@@ -6,6 +6,7 @@ in this process, which scores the predictions that come back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ class CifarTask:
     train_labels: np.ndarray      # (N,)
     heldout_images: np.ndarray    # (M, 32, 32, 3) float64
     heldout_labels: np.ndarray    # (M,), never sent to the sandbox
+    record: Callable[[str, object], None]   # pytest's record_property: the figure goes to the report
     timeout: float = 600.0
 
     def _centered(self):
@@ -53,6 +55,7 @@ class CifarTask:
         """Score the predictions here, in the trusted process; fail below the rubric's threshold."""
         labels = as_array('predictions on the held-out images', predictions, self.heldout_labels.shape, kind='iuf')
         accuracy = float(np.mean(labels == self.heldout_labels))
+        self.record('accuracy', round(accuracy, 4))
         threshold = self.run['threshold']
         if accuracy < threshold:
             fail(f'{self.name}: accuracy {accuracy:.3f} on {len(labels)} held-out CIFAR-10 images, '
@@ -71,7 +74,7 @@ def cifar_batches():
 
 
 @pytest.fixture
-def cifar_task(settings, cifar_batches, worker):
+def cifar_task(settings, cifar_batches, worker, record_property):
     """`cifar_task(name)` -> CifarTask for the rubric's [cifar10.<name>] run; the worker's numpy
     random state is seeded so that a regrade replays the same run."""
     def make(name: str) -> CifarTask:
@@ -80,7 +83,7 @@ def cifar_task(settings, cifar_batches, worker):
         n, m = run['train_images'], run['heldout_images']
         worker.call('numpy.random:seed', int(run.get('seed', 0)))
         return CifarTask(name, run, train_x[:n].astype(np.float64), train_y[:n].astype(np.int64),
-                         test_x[:m].astype(np.float64), test_y[:m].astype(np.int64),
+                         test_x[:m].astype(np.float64), test_y[:m].astype(np.int64), record_property,
                          float(run.get('timeout', 600)))
     return make
 

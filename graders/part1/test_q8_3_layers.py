@@ -64,7 +64,7 @@ def test_affine_forward(worker, ref, rng, tolerance):
     """affine_forward matches the reference"""
     for x_shape, m in AFFINE_PROBLEMS:
         x, w, b = affine_inputs(rng, x_shape, m)
-        out, _ = as_tuple('affine_forward(x, w, b)', worker.call_checked(f'{LAYERS}:affine_forward', x, w, b), 2)
+        out, _ = as_tuple('affine_forward(x, w, b)', worker.call_checked(f'{LAYERS}:affine_forward', x, w, b, keep=(1,)), 2)
         expect_close(f'affine_forward out for x of shape {x_shape}', out, ref.affine_forward(x, w, b)[0], tolerance)
 
 
@@ -74,7 +74,7 @@ def test_affine_backward(worker, ref, rng, tolerance):
     for x_shape, m in AFFINE_PROBLEMS:
         x, w, b = affine_inputs(rng, x_shape, m)
         dout = rng.standard_normal((x_shape[0], m))
-        _, cache = as_tuple('affine_forward(x, w, b)', worker.call(f'{LAYERS}:affine_forward', x, w, b), 2)
+        _, cache = as_tuple('affine_forward(x, w, b)', worker.call(f'{LAYERS}:affine_forward', x, w, b, keep=(1,)), 2)
         grads = as_tuple('affine_backward(dout, cache)', worker.call_checked(f'{LAYERS}:affine_backward', dout, cache), 3)
         expected = ref.affine_backward(dout, ref.affine_forward(x, w, b)[1])
         for name, got, want in zip(('dx', 'dw', 'db'), grads, expected):
@@ -86,7 +86,7 @@ def test_relu_forward(worker, ref, rng, tolerance):
     """relu_forward matches the reference"""
     for shape in [(4, 5), (2, 3, 4, 1), (1,)]:
         x = rng.standard_normal(shape)
-        out, _ = as_tuple('relu_forward(x)', worker.call_checked(f'{LAYERS}:relu_forward', x), 2)
+        out, _ = as_tuple('relu_forward(x)', worker.call_checked(f'{LAYERS}:relu_forward', x, keep=(1,)), 2)
         expect_close(f'relu_forward out for x of shape {shape}', out, ref.relu_forward(x)[0], tolerance)
 
 
@@ -95,7 +95,7 @@ def test_relu_backward(worker, ref, rng, tolerance):
     """relu_backward matches the reference"""
     for shape in [(4, 5), (2, 3, 4, 1)]:
         x, dout = rng.standard_normal(shape), rng.standard_normal(shape)
-        _, cache = as_tuple('relu_forward(x)', worker.call(f'{LAYERS}:relu_forward', x), 2)
+        _, cache = as_tuple('relu_forward(x)', worker.call(f'{LAYERS}:relu_forward', x, keep=(1,)), 2)
         dx = worker.call_checked(f'{LAYERS}:relu_backward', dout, cache)
         expect_close(f'relu_backward dx for x of shape {shape}', dx,
                      ref.relu_backward(dout, ref.relu_forward(x)[1]), tolerance)
@@ -106,7 +106,7 @@ def test_conv_forward_naive(worker, ref, rng, tolerance):
     """conv_forward_naive matches the reference (strides, padding, non-square)"""
     for x_shape, filters, stride, pad in CONV_PROBLEMS:
         x, w, b, conv_param = conv_inputs(rng, x_shape, filters, stride, pad)
-        got = worker.call_checked(f'{LAYERS}:conv_forward_naive', x, w, b, conv_param)
+        got = worker.call_checked(f'{LAYERS}:conv_forward_naive', x, w, b, conv_param, keep=(1,))
         out, _ = as_tuple('conv_forward_naive(x, w, b, conv_param)', got, 2)
         expect_close(f'conv_forward_naive out for x {x_shape}, w {w.shape}, stride {stride}, pad {pad}',
                      out, ref.conv_forward_naive(x, w, b, conv_param)[0], tolerance)
@@ -120,7 +120,7 @@ def test_conv_backward_naive(worker, ref, rng, tolerance):
         expected_out, ref_cache = ref.conv_forward_naive(x, w, b, conv_param)
         dout = rng.standard_normal(expected_out.shape)
         _, cache = as_tuple('conv_forward_naive(x, w, b, conv_param)',
-                            worker.call(f'{LAYERS}:conv_forward_naive', x, w, b, conv_param), 2)
+                            worker.call(f'{LAYERS}:conv_forward_naive', x, w, b, conv_param, keep=(1,)), 2)
         grads = as_tuple('conv_backward_naive(dout, cache)',
                          worker.call_checked(f'{LAYERS}:conv_backward_naive', dout, cache), 3)
         for name, got, want in zip(('dx', 'dw', 'db'), grads, ref.conv_backward_naive(dout, ref_cache)):
@@ -135,7 +135,7 @@ def test_max_pool_forward_naive(worker, ref, rng, tolerance):
         x = rng.standard_normal(x_shape)
         pool_param = {'pool_height': ph, 'pool_width': pw, 'stride': stride}
         out, _ = as_tuple('max_pool_forward_naive(x, pool_param)',
-                          worker.call_checked(f'{LAYERS}:max_pool_forward_naive', x, pool_param), 2)
+                          worker.call_checked(f'{LAYERS}:max_pool_forward_naive', x, pool_param, keep=(1,)), 2)
         expect_close(f'max_pool_forward_naive out for x {x_shape}, pool {ph}x{pw}, stride {stride}',
                      out, ref.max_pool_forward_naive(x, pool_param)[0], tolerance)
 
@@ -149,7 +149,7 @@ def test_max_pool_backward_naive(worker, ref, rng, tolerance):
         expected_out, ref_cache = ref.max_pool_forward_naive(x, pool_param)
         dout = rng.standard_normal(expected_out.shape)
         _, cache = as_tuple('max_pool_forward_naive(x, pool_param)',
-                            worker.call(f'{LAYERS}:max_pool_forward_naive', x, pool_param), 2)
+                            worker.call(f'{LAYERS}:max_pool_forward_naive', x, pool_param, keep=(1,)), 2)
         dx = worker.call_checked(f'{LAYERS}:max_pool_backward_naive', dout, cache)
         expect_close(f'max_pool_backward_naive dx for x {x_shape}, pool {ph}x{pw}, stride {stride}',
                      dx, ref.max_pool_backward_naive(dout, ref_cache), tolerance)

@@ -5,8 +5,8 @@ import math
 import numpy as np
 import pytest
 
-from graders.bridge import (BadValue, CallTimeout, Handle, SandboxError, SubmissionRaised, Worker,
-                            WorkerDied)
+from graders.bridge import (BadValue, CallTimeout, Handle, InputsMutated, SandboxError, SubmissionRaised,
+                            Worker, WorkerDied)
 
 
 @pytest.fixture(scope='module')
@@ -180,3 +180,21 @@ def test_oversized_result_is_refused_and_the_worker_survives(hostile_root, hosti
         with pytest.raises(BadValue, match='limit'):
             w.call('hostile:huge_result', 2 << 20)
         assert w.call('hostile:huge_result', 1024).shape == (128,) and w.starts == 1
+
+
+def test_kept_results_stay_in_the_worker_and_pass_back(worker):
+    x = np.arange(6.0).reshape(2, 3)
+    out, cache = worker.call('hostile:forward', x, keep=(1,))
+    assert type(cache) is Handle
+    dx = worker.call('hostile:backward', np.ones_like(out), cache)
+    assert isinstance(dx, np.ndarray) and dx.shape == x.shape
+
+
+def test_call_checked_reports_inputs_changed_in_place(worker):
+    x = np.arange(4.0)
+    with pytest.raises(InputsMutated, match=r'changed its input argument 1 in place'):
+        worker.call_checked('hostile:scale_in_place', x)
+    assert np.array_equal(x, np.arange(4.0))   # the grader's own copy is never touched
+    with pytest.raises(InputsMutated, match=r"argument x\['a'\]"):
+        worker.call_checked('hostile:scale_dict_in_place', x={'a': np.ones(2)})
+    assert np.array_equal(worker.call_checked('hostile:echo', x)[0], x)   # a pure function passes
