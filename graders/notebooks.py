@@ -1,12 +1,14 @@
 """Run the Part 1 notebooks headlessly and read figures out of the executed kernel.
 
-`execute_notebook()` runs one notebook top to bottom with nbclient and an IPython kernel, then sends
-one more execute request to the same kernel that evaluates the *probes*: Python expressions whose
+`execute_notebook()` (from `graders.inside.run_notebook`, shared with the sandboxed runner) runs one
+notebook top to bottom with nbclient and an IPython kernel, then sends one more execute request to the same kernel that evaluates the *probes*: Python expressions whose
 values come back as JSON. Tests and graders assert on those values, i.e. on the state the notebook
 really computed, never on the text typed into it or on its printed output.
 
 The probe expressions of the four Part 1 notebooks live in one declarative table, `PROBES`; the
-figures that the summary table shows are `KEY_FIGURES`. `run_notebooks()` runs a folder's notebooks,
+figures that the summary table shows are `KEY_FIGURES`. The same table serves the grading of submitted
+notebooks in the sandbox (`graders.notebook_grading`), minus the probes that read the test labels,
+which the sandbox never sees: `probes_without_test_labels()` asks for `TEST_PREDICTIONS` instead. `run_notebooks()` runs a folder's notebooks,
 writes the executed copies and returns the runs; `format_summary()` makes the readable table, and
 `add_notebooks_commands()` adds `hw1grade notebooks run DIR [--out DIR]` to the command line.
 
@@ -21,20 +23,35 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
-import uuid
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+import re
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import nbformat
-from jupyter_client.manager import AsyncKernelManager
-from nbclient import NotebookClient
-from nbclient.exceptions import CellTimeoutError, DeadKernelError
+
+# The execution itself is shared with the sandboxed runner of submitted notebooks.
+from graders.inside.run_notebook import (DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER_CELL, PROBE_TIMEOUT,
+                                         CellError, NotebookRun, PrefixedKernelManager, execute_notebook)
 
 # The Part 1 notebooks, in the order the homework walks through them.
 NOTEBOOKS = ('softmax.ipynb', 'two_layer_net.ipynb', 'layers.ipynb', 'convnet.ipynb')
+
+# The predicted classes of each notebook's final model on its X_test (the first len(X_test) images of
+# test_batch), as expressions evaluated in its kernel. The convnet's are computed 100 images at a
+# time: im2col of 1000 images with 7x7 filters alone would take 1.2 GB.
+TEST_PREDICTIONS: dict[str, str] = {
+    'softmax.ipynb': 'softmax.predict(X_test)',
+    'two_layer_net.ipynb': 'np.argmax(two_layer_net(X_test, best_model), axis=1)',
+    'convnet.ipynb': 'np.concatenate([np.argmax(two_layer_convnet(X_test[i:i + 100], best_model), axis=1) '
+                     'for i in range(0, len(X_test), 100)])',
+}
+
+
+def _accuracy_on_test(name: str) -> str:
+    """The probe expression of the test accuracy of `name`'s final model, from its TEST_PREDICTIONS."""
+    return f'float(np.mean(({TEST_PREDICTIONS[name]}) == y_test))'
+
 
 # What each notebook is asked for after it ran: name -> expression evaluated in its kernel.
 # Expressions recompute what they can from the notebook's objects (accuracies of the trained
@@ -49,7 +66,7 @@ PROBES: dict[str, dict[str, str]] = {
         'reg': 'float(reg)',
         'num_iters': 'int(num_iters)',
         'val_acc': 'float(np.mean(softmax.predict(X_val) == y_val))',
-        'test_acc': 'float(np.mean(softmax.predict(X_test) == y_test))',
+        'test_acc': _accuracy_on_test('softmax.ipynb'),
         'templates_shape': 'list(templates.shape)',
     },
     'two_layer_net.ipynb': {
@@ -61,7 +78,7 @@ PROBES: dict[str, dict[str, str]] = {
         'rmsprop_final_loss': 'float(loss_history_rmsprop[-1])',
         'default_val_acc': 'float(np.mean(np.argmax(two_layer_net(X_val, default_best_model), axis=1) == y_val))',
         'tuned_val_acc': 'float(np.mean(np.argmax(two_layer_net(X_val, best_model), axis=1) == y_val))',
-        'test_acc': 'float(np.mean(np.argmax(two_layer_net(X_test, best_model), axis=1) == y_test))',
+        'test_acc': _accuracy_on_test('two_layer_net.ipynb'),
         'tuned_setting': '{k: (v if isinstance(v, (int, str)) else float(v)) for k, v in tuned.items()}',
     },
     'layers.ipynb': {
@@ -78,6 +95,7 @@ PROBES: dict[str, dict[str, str]] = {
         'grad_rel_errors': '{k: float(v) for k, v in grad_rel_errors.items()}',
         'overfit_train_acc': 'float(np.mean(np.argmax(two_layer_convnet(X_small, overfit_model), axis=1) == y_small))',
         'epoch_val_acc': 'float(np.mean(np.argmax(two_layer_convnet(X_val, best_model), axis=1) == y_val))',
+        'test_acc': _accuracy_on_test('convnet.ipynb'),
         'filter_size': 'int(best_model["W1"].shape[2])',
     },
 }
@@ -88,212 +106,20 @@ KEY_FIGURES: dict[str, tuple[str, ...]] = {
     'two_layer_net.ipynb': ('max_score_diff', 'toy_loss_diff', 'grad_rel_errors', 'momentum_final_loss',
                             'rmsprop_final_loss', 'default_val_acc', 'tuned_val_acc', 'test_acc'),
     'layers.ipynb': ('backward_errors', 'fast_vs_naive_diffs', 'speedups'),
-    'convnet.ipynb': ('initial_loss', 'grad_rel_errors', 'overfit_train_acc', 'epoch_val_acc'),
+    'convnet.ipynb': ('initial_loss', 'grad_rel_errors', 'overfit_train_acc', 'epoch_val_acc', 'test_acc'),
 }
 
-DEFAULT_TIMEOUT_PER_CELL = 600
-PROBE_TIMEOUT = 300
-
-# Environment defaults of the kernel, overridden by the caller's environment and by `env`.
-# One BLAS thread: a multi-threaded OpenBLAS whose threads compete with any other busy process
-# (another notebook, a build, a test worker) slows down by 10x or more, and the matrix products of
-# the fast layers suffer most (the layers notebook then measures them slower than the naive loops).
-# Single-threaded, the timings are stable and the notebooks still run within minutes.
-DEFAULT_KERNEL_ENV = {'OPENBLAS_NUM_THREADS': '1', 'OMP_NUM_THREADS': '1', 'MKL_NUM_THREADS': '1',
-                      # Headless plotting whatever the user's matplotlib configuration says.
-                      'MPLBACKEND': 'module://matplotlib_inline.backend_inline'}
+_TEST_LABELS = re.compile(r'\by_test\b')
 
 
-@dataclass
-class CellError:
-    """An error raised by one code cell (`index` counts all cells of the notebook from 0)."""
-    index: int
-    ename: str
-    evalue: str
-
-    def __str__(self) -> str:
-        return f'cell {self.index}: {self.ename}: {self.evalue}'
-
-
-@dataclass
-class NotebookRun:
-    """The outcome of `execute_notebook`.
-
-    - notebook: the executed notebook (outputs filled in; write it with nbformat.write)
-    - errors: the cells that raised, in order (a timeout or a dead kernel is one too; the cells
-      after it were not run)
-    - elapsed: seconds from starting the kernel to the end of the probes
-    - probes: name -> value (JSON types) of each probe that evaluated
-    - probe_errors: name -> 'ExcType: message' of each probe that raised, or '*' -> why no probe ran
-    """
-    path: Path
-    notebook: Any
-    errors: list[CellError] = field(default_factory=list)
-    elapsed: float = 0.0
-    probes: dict[str, Any] = field(default_factory=dict)
-    probe_errors: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def ok(self) -> bool:
-        """True when no cell raised (probe failures are reported separately)."""
-        return not self.errors
-
-
-class PrefixedKernelManager(AsyncKernelManager):
-    """A KernelManager that starts the usual kernel command behind `kernel_cmd_prefix`."""
-
-    def __init__(self, *args: Any, kernel_cmd_prefix: Sequence[str] = (), **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self._prefix = list(kernel_cmd_prefix)
-
-    def format_kernel_cmd(self, extra_arguments: list[str] | None = None) -> list[str]:
-        return self._prefix + super().format_kernel_cmd(extra_arguments)
-
-
-# Runs in the kernel after the last cell: evaluates each expression in the user namespace and
-# prints one JSON object between two markers that the notebook cannot know in advance.
-_PROBE_CODE = '''\
-def __hw1grade_probe(exprs, start, end):
-    import json, math
-    def plain(v):
-        if hasattr(v, 'tolist') and callable(v.tolist):   # numpy scalars and arrays
-            v = v.tolist()
-        if isinstance(v, float) and not math.isfinite(v):
-            return repr(v)
-        if v is None or isinstance(v, (bool, int, float, str)):
-            return v
-        if isinstance(v, (list, tuple)):
-            return [plain(x) for x in v]
-        if isinstance(v, dict):
-            return {str(k): plain(x) for k, x in v.items()}
-        return repr(v)
-    namespace = get_ipython().user_ns
-    values, errors = {}, {}
-    for name, expr in exprs.items():
-        try:
-            values[name] = plain(eval(expr, namespace))
-        except BaseException as e:
-            errors[name] = '%s: %s' % (type(e).__name__, e)
-    print(start + json.dumps({'values': values, 'errors': errors}) + end)
-__hw1grade_probe(EXPRS, START, END)
-del __hw1grade_probe
-'''
-
-
-def _cell_errors(nb: Any) -> list[CellError]:
-    """The error outputs recorded in an executed notebook."""
-    errors = []
-    for index, cell in enumerate(nb.cells):
-        if cell.cell_type != 'code':
-            continue
-        for output in cell.get('outputs', []):
-            if output.get('output_type') == 'error':
-                errors.append(CellError(index, output.get('ename', '?'), str(output.get('evalue', ''))))
-    return errors
-
-
-def _run_probes(client: NotebookClient, probes: Mapping[str, str], timeout: int) -> tuple[dict, dict]:
-    """Evaluate `probes` in the client's kernel; return (values, errors)."""
-    token = uuid.uuid4().hex
-    start, end = f'<<hw1grade-probes-{token}>>', f'<<end-{token}>>'
-    code = _PROBE_CODE.replace('EXPRS, START, END', f'{dict(probes)!r}, {start!r}, {end!r}')
-    cell = nbformat.v4.new_code_cell(code)
-    client.nb.cells.append(cell)
-    index = len(client.nb.cells) - 1
-    saved_timeout = client.timeout
-    client.timeout = timeout
-    try:
-        client.execute_cell(cell, index, store_history=False)
-    finally:
-        client.timeout = saved_timeout
-        client.nb.cells.pop()
-    text = ''.join(o.get('text', '') for o in cell.outputs
-                   if o.get('output_type') == 'stream' and o.get('name') == 'stdout')
-    errors = [o for o in cell.outputs if o.get('output_type') == 'error']
-    if start not in text or end not in text:
-        why = f"{errors[0]['ename']}: {errors[0]['evalue']}" if errors else 'no probe output'
-        return {}, {'*': why}
-    payload = json.loads(text.split(start, 1)[1].split(end, 1)[0])
-    return payload['values'], payload['errors']
-
-
-def execute_notebook(path: str | os.PathLike, cwd: str | os.PathLike | None = None,
-                     timeout_per_cell: int = DEFAULT_TIMEOUT_PER_CELL,
-                     probes: Mapping[str, str] | None = None, *,
-                     stop_on_error: bool = False,
-                     kernel_name: str = 'python3',
-                     kernel_manager_factory: Callable[[], AsyncKernelManager] | None = None,
-                     kernel_cmd_prefix: Sequence[str] | None = None,
-                     env: Mapping[str, str] | None = None,
-                     probe_timeout: int = PROBE_TIMEOUT) -> NotebookRun:
-    """Execute the notebook at `path` top to bottom in a fresh kernel, then evaluate `probes` in it.
-
-    - cwd: the kernel's working directory (default: the notebook's folder)
-    - timeout_per_cell: seconds any one cell may run; a cell over it ends the run (recorded as an
-      error named CellTimeoutError)
-    - probes: name -> Python expression, evaluated in the kernel's namespace after the last cell
-      (also after failed cells, so that partial work can still be graded)
-    - stop_on_error: stop at the first cell that raises (default: run every cell, as
-      "Restart & Run All" with errors allowed would)
-    - kernel_name: the kernel spec to start
-    - kernel_manager_factory: a callable returning the (jupyter_client Async)KernelManager to use
-      instead of the default one (the way to put the kernel in a sandbox)
-    - kernel_cmd_prefix: a command that wraps the kernel command (ignored with a factory)
-    - env: environment variables for the kernel, over the caller's environment, itself over
-      DEFAULT_KERNEL_ENV (single-threaded BLAS, inline plots)
-    """
-    path = Path(path)
-    cwd = Path(cwd) if cwd is not None else path.parent
-    nb = nbformat.read(path, as_version=4)
-    if kernel_manager_factory is not None:
-        km = kernel_manager_factory()
-    elif kernel_cmd_prefix:
-        km = PrefixedKernelManager(kernel_name=kernel_name, kernel_cmd_prefix=kernel_cmd_prefix)
-    else:
-        km = AsyncKernelManager(kernel_name=kernel_name)
-    client = NotebookClient(nb, km=km, kernel_name=kernel_name, timeout=timeout_per_cell,
-                            allow_errors=not stop_on_error, interrupt_on_timeout=True,
-                            resources={'metadata': {'path': str(cwd)}})
-    run = NotebookRun(path=path, notebook=nb)
-    started = time.monotonic()
-    kernel_env = {**DEFAULT_KERNEL_ENV, **os.environ, **(env or {})}
-    # cleanup_kc: shut the kernel down afterwards even though we, not nbclient, made its manager.
-    with client.setup_kernel(env=kernel_env, cwd=str(cwd), cleanup_kc=True):
-        kernel_alive = True
-        for index, cell in enumerate(nb.cells):
-            if cell.cell_type != 'code':
-                continue
-            cell_started = time.monotonic()
-            failure = None
-            try:
-                client.execute_cell(cell, index)
-            except DeadKernelError as e:
-                failure = CellError(index, 'DeadKernelError', str(e))
-                kernel_alive = False
-            except Exception as e:  # CellExecutionError with stop_on_error, or a client failure
-                failure = CellError(index, getattr(e, 'ename', type(e).__name__), str(getattr(e, 'evalue', e)))
-            # On a timeout nbclient interrupts the kernel (so that it stays usable for the probes) and
-            # the cell ends with a KeyboardInterrupt: report it as the timeout it is.
-            if kernel_alive and time.monotonic() - cell_started >= timeout_per_cell:
-                failure = CellError(index, 'CellTimeoutError', f'the cell ran for more than {timeout_per_cell} s')
-            if failure is not None:
-                run.errors.append(failure)
-                break
-        # Errors recorded in outputs (allow_errors) and not yet counted.
-        seen = {e.index for e in run.errors}
-        run.errors = sorted(run.errors + [e for e in _cell_errors(nb) if e.index not in seen],
-                            key=lambda e: e.index)
-        if probes:
-            if not kernel_alive:
-                run.probe_errors = {'*': 'the kernel died'}
-            else:
-                try:
-                    run.probes, run.probe_errors = _run_probes(client, probes, probe_timeout)
-                except (CellTimeoutError, DeadKernelError) as e:
-                    run.probe_errors = {'*': f'{type(e).__name__}: {e}'}
-    run.elapsed = time.monotonic() - started
-    return run
-
+def probes_without_test_labels(name: str) -> dict[str, str]:
+    """PROBES of `name` for a run whose test labels are withheld (a submission's, in the sandbox):
+    the probes that read y_test are left out and `test_predictions` (TEST_PREDICTIONS) is added, for
+    the grader to score against the real labels."""
+    probes = {key: expr for key, expr in PROBES.get(name, {}).items() if not _TEST_LABELS.search(expr)}
+    if name in TEST_PREDICTIONS:
+        probes['test_predictions'] = TEST_PREDICTIONS[name]
+    return probes
 
 def clear_outputs(nb: Any) -> Any:
     """Remove every output and execution count (what is committed has no outputs)."""
@@ -426,6 +252,7 @@ def add_notebooks_commands(subparsers: argparse._SubParsersAction) -> None:
     run.set_defaults(handler=notebooks_run)
 
 
-__all__ = ['NOTEBOOKS', 'PROBES', 'KEY_FIGURES', 'CellError', 'NotebookRun', 'PrefixedKernelManager',
-           'execute_notebook', 'run_notebooks', 'format_summary', 'key_figures', 'clear_outputs',
-           'write_probes_json', 'add_notebooks_commands']
+__all__ = ['NOTEBOOKS', 'PROBES', 'KEY_FIGURES', 'TEST_PREDICTIONS', 'DEFAULT_KERNEL_ENV',
+           'DEFAULT_TIMEOUT_PER_CELL', 'PROBE_TIMEOUT', 'CellError', 'NotebookRun', 'PrefixedKernelManager',
+           'execute_notebook', 'probes_without_test_labels', 'run_notebooks', 'format_summary', 'key_figures',
+           'clear_outputs', 'write_probes_json', 'add_notebooks_commands']
