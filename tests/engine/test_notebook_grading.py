@@ -228,7 +228,7 @@ def test_the_withheld_folder_has_real_images_and_zero_labels(cifar10_dir):
         assert 'filenames' not in pickle.load(f, encoding='latin1')
     for name in (*cifar10.TRAIN_BATCHES, cifar10.META):
         assert (withheld / name).read_bytes() == (Path(cifar10_dir) / name).read_bytes()
-    assert np.array_equal(ng.test_labels(cifar10_dir), real_labels)
+    assert np.array_equal(ng.real_test_labels(cifar10_dir), real_labels)
 
 
 def test_the_sandbox_probes_never_read_the_test_labels():
