@@ -482,18 +482,27 @@ def _measured(name: str, summary: Summary, labels: np.ndarray | None, claims: Ma
 
 
 def notebook_report(name: str, nb: Any, claims: Mapping[str, float], summary: Summary,
-                    labels: np.ndarray | None, note: str = '') -> dict:
-    """The report dict of one notebook that ran (see the module docstring)."""
+                    labels: np.ndarray | None, note: str = '', stopped: str = '') -> dict:
+    """The report dict of one notebook that ran (see the module docstring).
+
+    note: added to the errors of a notebook that did not run through (e.g. why the extension is missing).
+    stopped: how the sandboxed runner ended when it did not finish its summary ('' for the budget's
+        wall clock, else e.g. a signal).
+    """
     errors, flags = [], []
     if summary.fatal:
         errors.append(summary.fatal)
     errors.extend(_describe_error(nb, e) for e in summary.errors)
     status = _status(summary)
     if not summary.finished:
-        # Killed from outside (the budget's wall clock): the summary shows where it was.
+        # The runner was killed or died: its last progress report shows where it was.
         where = summary.running if summary.running is not None else (summary.executed or [0])[-1]
-        status = f'timed out at cell {where}'
-        errors.append(f'cell {where}: the time budget for the notebooks ran out; the sandbox was killed')
+        if stopped:
+            status = f'runner died at cell {where}'
+            errors.append(f'cell {where}: the notebook runner stopped during this cell: {stopped}')
+        else:
+            status = f'timed out at cell {where}'
+            errors.append(f'cell {where}: the time budget for the notebooks ran out; the sandbox was killed')
     done = set(summary.executed) | {e['index'] for e in summary.errors} | (
         {summary.running} if summary.running is not None else set())
     not_run = [i for i in summary.code_cells if i not in done]
@@ -556,8 +565,9 @@ def _extension_built(root: Path) -> bool:
 
 
 def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadline: float,
-             timeout_per_cell: int) -> tuple[Summary | None, str]:
-    """Run one notebook in the sandbox until `deadline`; (validated summary or None, why none)."""
+             timeout_per_cell: int) -> tuple[Summary | None, str, str]:
+    """Run one notebook in the sandbox until `deadline`: (validated summary or None, how the runner
+    ended if not by itself or by the deadline, why there is no summary)."""
     left = deadline - time.monotonic()
     probes = probes_without_test_labels(name)
     out_name = Path(name).stem
@@ -569,15 +579,16 @@ def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadlin
             '--budget', f'{max(1.0, left - PROBE_TIMEOUT - KERNEL_MARGIN):.0f}']
     env = sandbox.env(threads=1, extra={'MPLBACKEND': DEFAULT_KERNEL_ENV['MPLBACKEND']})
     result = sandbox.run(argv, timeout=left, cwd=root, env=env)
+    ended = '' if result.ok or result.timed_out else result.killed or sandbox.describe_exit(result.returncode)
     try:
         raw = read_untrusted(root, (OUTPUT_DIR, f'{out_name}.json'), SUMMARY_BYTES)
         if raw is None:
             raise Untrusted('the notebook runner wrote no summary')
-        return parse_summary(raw, list(probes)), ''
+        return parse_summary(raw, list(probes)), ended, ''
     except Untrusted as e:
-        exit_text = result.killed or sandbox.describe_exit(result.returncode)
         tail = result.stderr.strip()[-TEXT_CHARS:]
-        return None, f'{e} ({exit_text})' + (f':\n{tail}' if tail else '')
+        exit_text = ended or result.killed or sandbox.describe_exit(result.returncode)
+        return None, ended, f'{e} ({exit_text})' + (f':\n{tail}' if tail else '')
 
 
 def _parse_notebooks(snapshot: Mapping[str, bytes | Untrusted | None], names: Sequence[str]
@@ -640,11 +651,12 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
                     return _not_run(name, 'not run', [f'the time budget for the notebooks ({budget_s:g} s) '
                                                       'was used up before this one started'], format_claims(claims))
                 nb_inside = f'{_inside(sandbox, NOTEBOOKS_INSIDE, copies_dir)}/{name}'
-                summary, why = _run_one(sandbox, root, name, nb_inside, deadline=deadline,
-                                        timeout_per_cell=timeout_per_cell)
+                summary, ended, why = _run_one(sandbox, root, name, nb_inside, deadline=deadline,
+                                               timeout_per_cell=timeout_per_cell)
                 if summary is None:
                     return _not_run(name, 'runner failed', [why], format_claims(claims))
-                return notebook_report(name, nb, claims, summary, labels, note if name in NEEDS_EXTENSION else '')
+                return notebook_report(name, nb, claims, summary, labels,
+                                       note if name in NEEDS_EXTENSION else '', ended)
             except Exception as e:  # the grader's own failure: still one report per notebook
                 return _not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],
                                 format_claims(claims))

@@ -92,8 +92,8 @@ with open('findings.json', 'w') as f:
 
 @pytest.fixture(scope='module')
 def synthetic_run(tmp_path_factory, tiny_cifar_dir):
-    """One grading run of three small notebooks: one failing, one hostile, one with an endless cell
-    (named layers.ipynb, so that the layers probes are asked for)."""
+    """One grading run of four small notebooks: one failing, one hostile, one with an endless cell
+    (named layers.ipynb, so that the layers probes are asked for), one that kills its runner."""
     root = submission(tmp_path_factory.mktemp('synthetic') / 'sub', {
         'failing.ipynb': notebook('a = 1', 'raise ValueError("boom")', 'b = a + 1',
                                   outputs={0: ['test accuracy: 0.42\n']}),
@@ -101,9 +101,11 @@ def synthetic_run(tmp_path_factory, tiny_cifar_dir):
                                                  readme=str(ROOT / 'README.md'))),
         'layers.ipynb': notebook('backward_errors = {"affine_dx": 1e-9}', 'while True:\n    pass',
                                  'speedups = {}'),
+        'killer.ipynb': notebook('import os, signal', 'os.kill(os.getppid(), signal.SIGKILL)', 'x = 1'),
     })
     require_bubblewrap(root)
-    reports = ng.run_submission_notebooks(root, names=('failing.ipynb', 'hostile.ipynb', 'layers.ipynb'),
+    reports = ng.run_submission_notebooks(root, names=('failing.ipynb', 'hostile.ipynb', 'layers.ipynb',
+                                                                'killer.ipynb'),
                                           budget_s=120, timeout_per_cell=5, cifar_dir=tiny_cifar_dir)
     return root, by_name(reports)
 
@@ -130,6 +132,13 @@ def test_an_endless_cell_times_out_and_the_probes_still_run(synthetic_run):
     # No cs231n/setup.py here: layers.ipynb needs the extension, and the report says why it is missing.
     assert any('the Cython extension did not build' in e for e in report['errors'])
     assert 'backward_errors={affine_dx 1.0e-09}' in report['measured']
+
+
+def test_a_runner_that_dies_says_where(synthetic_run):
+    _, reports = synthetic_run
+    report = reports['killer.ipynb']
+    assert report['status'] == 'runner died at cell 2', report
+    assert report['errors'][0].startswith('cell 2: the notebook runner stopped during this cell: killed (SIGKILL)')
 
 
 def test_a_hostile_notebook_is_contained_and_sees_no_test_labels(synthetic_run):
