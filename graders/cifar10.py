@@ -120,13 +120,27 @@ def safe_extract(archive: Path, dest: Path) -> Path:
     return dest / FOLDER
 
 
-def _unpickle(path: Path) -> object:
-    """Load one of the course-provided pickles (written by Python 2, hence latin1).
+# The only globals a CIFAR-10 batch refers to: numpy arrays of bytes. A pickle may call any global it
+# names, so anything else is refused (data from a student's folder is read by `hw1grade check`).
+ALLOWED_GLOBALS = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+                   ("numpy", "ndarray"), ("numpy", "dtype")}
 
-    Unpickling runs code from the file: only use it on the CIFAR-10 archive the user chose."""
+
+class _DataUnpickler(pickle.Unpickler):
+    """An unpickler that rebuilds plain data and numpy arrays, and can call nothing else."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) not in ALLOWED_GLOBALS:
+            raise pickle.UnpicklingError(f"refusing {module}.{name}: not CIFAR-10 data")
+        return super().find_class(module, name)
+
+
+def _unpickle(path: Path) -> object:
+    """Load one of the course-provided pickles (written by Python 2, hence latin1), allowing only the
+    numpy globals CIFAR-10 batches use."""
     try:
         with open(path, "rb") as f:
-            return pickle.load(f, encoding="latin1")
+            return _DataUnpickler(f, encoding="latin1").load()
     except Exception as e:  # a damaged pickle can raise almost anything
         raise DataError(f"{path.name} is not a readable pickle ({type(e).__name__})") from None
 
