@@ -10,13 +10,15 @@ failed with the reason, and a failure of the grader itself gets a zero score tha
 from __future__ import annotations
 
 import argparse
+import functools
+import os
 import shutil
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
-from graders import intake
+from graders import cifar10, intake
 from graders.plugin import CheckResult, SessionContext, run_checks
 from graders.report import Graded, terminal_table, write_report
 from graders.results import build_results, score_checks, write_results
@@ -43,18 +45,20 @@ def _sandbox_factories(root: Path, context: SessionContext):
         return sandbox
 
     def make_worker(sandbox):
-        return Worker(root, sandbox, sys_path=('.',))
+        return Worker(root, sandbox, sys_path=('.',), timeout=context.call_timeout)
     return make_sandbox, make_worker
 
 
 def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, visible_only: bool = False,
-          rubric: Rubric | None = None, keep_scratch: bool = False) -> Graded:
+          rubric: Rubric | None = None, keep_scratch: bool = False,
+          call_timeout: float = 60.0, build_cache: Path | None = None, find_cifar10=None) -> Graded:
     """Grade one submission (zip or folder); write results.json and report.html into `out_dir`."""
     started = time.monotonic()
     rubric = rubric or load_rubric()
     path = Path(path)
     scratch = Path(tempfile.mkdtemp(prefix='hw1grade-'))
-    context = SessionContext(rubric=rubric, part=part or _guess_part(path), visible_only=visible_only)
+    context = SessionContext(rubric=rubric, part=part or _guess_part(path), visible_only=visible_only,
+                             call_timeout=call_timeout, build_cache=build_cache, find_cifar10=find_cifar10)
     verdict = ''
     try:
         try:
@@ -100,12 +104,31 @@ def grade_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def student_cifar10(folder: Path) -> Path:
+    """CIFAR-10 for `hw1grade check`: the student's own cs231n/datasets/cifar-10-batches-py, else the
+    hw1grade cache or $HW1_CIFAR10_ARCHIVE. Never a download: the checks would wait for 163 MB."""
+    own = Path(folder) / 'cs231n' / 'datasets' / cifar10.FOLDER
+    if own.is_dir():
+        return own.resolve()
+    if os.environ.get(cifar10.ARCHIVE_ENV) or cifar10.read_stamp(cifar10.resolve_cache_dir()):
+        return cifar10.ensure_cifar10()
+    raise cifar10.DataError(f'no CIFAR-10 data: no {own.relative_to(folder)} folder, and no hw1grade cache; '
+                            'get the data with cs231n/datasets/get_datasets.sh (run it in your 1_cs231n '
+                            'folder), then run hw1grade check again')
+
+
 def check_command(args: argparse.Namespace) -> int:
     folder = Path(args.folder).resolve()
-    graded = grade(folder, visible_only=True)
+    if not folder.is_dir():
+        raise FileNotFoundError(f'{args.folder} is not a folder: run hw1grade check in your 1_cs231n '
+                                'folder, or give its path')
+    graded = grade(folder, visible_only=True, find_cifar10=functools.partial(student_cifar10, folder))
     print(terminal_table(graded, show_passed=True))
+    failed = [s for s in graded.scored if not s.check.passed]
+    if failed:
+        print(f'To fix: the {len(failed)} check(s) marked FAIL above, each with what went wrong.')
     print('Visible checks only: the TAs also train your code on CIFAR-10 and run your notebooks.')
-    return 0 if graded.scored and all(s.check.passed for s in graded.scored) else 1
+    return 0 if graded.scored and not failed else 1
 
 
 def add_grade_commands(subparsers: argparse._SubParsersAction) -> None:

@@ -58,6 +58,10 @@ class SessionContext:
     visible_only: bool = False
     seed: int = 0                            # fresh inputs differ between submissions, replay exactly
     notes: list[str] = field(default_factory=list)   # for the report (shims, build notes...)
+    call_timeout: float = 60.0               # default seconds per call into the sandbox (bridge.Worker)
+    build_cache: Path | None = None          # earlier Cython builds to reuse (graders/build.py)
+    find_cifar10: Any = None                 # callable () -> cifar-10-batches-py folder, raising
+                                             # cifar10.DataError; default cifar10.ensure_cifar10
 
 
 class GradingPlugin:
@@ -136,6 +140,21 @@ class GradingPlugin:
     def context_notes(self) -> list[str]:
         """Notes for the report (append to it): how the submission was built or shimmed."""
         return self.context.notes
+
+    @pytest.fixture(scope='session')
+    def cifar10_dir(self) -> Path:
+        """The cifar-10-batches-py folder for the grader's own runs; a check using it fails with the
+        reason when there is none."""
+        from graders import cifar10
+        try:
+            return (self.context.find_cifar10 or cifar10.ensure_cifar10)()
+        except cifar10.DataError as err:
+            fail(f'CIFAR-10 is not available to the grader: {err}')
+
+    @pytest.fixture(scope='session')
+    def build_cache(self) -> Path | None:
+        """Where earlier Cython builds of identical sources are kept (None: always build)."""
+        return self.context.build_cache
 
     @pytest.fixture(scope='session')
     def submission(self) -> Path:

@@ -64,13 +64,12 @@ class CifarTask:
 
 
 @pytest.fixture(scope='session')
-def cifar_batches():
+def cifar_batches(cifar10_dir):
     """(train images, train labels, test images, test labels) from the real archive, uint8 images."""
     try:
-        folder = cifar10.ensure_cifar10()
+        return cifar10.load_batches(cifar10_dir)
     except cifar10.DataError as err:
-        fail(f'CIFAR-10 is not available to the grader: {err}')
-    return cifar10.load_batches(folder)
+        fail(f'the CIFAR-10 data in {cifar10_dir} cannot be read: {err}')
 
 
 @pytest.fixture
@@ -89,11 +88,11 @@ def cifar_task(settings, cifar_batches, worker, record_property):
 
 
 @pytest.fixture(scope='session')
-def extension(sandbox, submission, context_notes):
+def extension(sandbox, submission, context_notes, build_cache):
     """The submission's Cython extension, built inside the sandbox from its own .pyx; the checks that
     need the fast layers fail with the build's message when it does not build."""
     from graders.build import build_extension
-    build = build_extension(submission, sandbox)
+    build = build_extension(submission, sandbox, cache_dir=build_cache)
     context_notes.extend(build.notes)
     if not build.ok:
         fail(f'the Cython extension (cs231n/im2col_cython.pyx) did not build: {build.message}')
