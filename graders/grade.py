@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from graders import cifar10, intake
+from graders.notebook_grading import run_submission_notebooks, snapshot_notebooks
 from graders.plugin import CheckResult, SessionContext, run_checks
 from graders.report import Graded, terminal_table, write_report
 from graders.results import build_results, score_checks, write_results
@@ -37,8 +38,8 @@ def _sandbox_factories(root: Path, context: SessionContext):
     from graders.bridge import Worker
     from graders.sandbox import Sandbox, warn_once
 
-    def make_sandbox():
-        sandbox = Sandbox(root)
+    def make_sandbox(**options):
+        sandbox = Sandbox(root, **options)
         if sandbox.warning:
             warn_once(sandbox)
             context.notes.append(sandbox.warning)
@@ -51,15 +52,19 @@ def _sandbox_factories(root: Path, context: SessionContext):
 
 def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, visible_only: bool = False,
           rubric: Rubric | None = None, keep_scratch: bool = False,
-          call_timeout: float = 60.0, build_cache: Path | None = None, find_cifar10=None) -> Graded:
-    """Grade one submission (zip or folder); write results.json and report.html into `out_dir`."""
+          call_timeout: float = 60.0, build_cache: Path | None = None, find_cifar10=None,
+          select: str | None = None, notebooks: bool = True) -> Graded:
+    """Grade one submission (zip or folder); write results.json and report.html into `out_dir`.
+
+    select: a pytest -k expression to run only some checks (calibration, debugging).
+    notebooks: also execute the submitted notebooks in the sandbox, for the report (no points)."""
     started = time.monotonic()
     rubric = rubric or load_rubric()
     path = Path(path)
     scratch = Path(tempfile.mkdtemp(prefix='hw1grade-'))
     context = SessionContext(rubric=rubric, part=part or _guess_part(path), visible_only=visible_only,
                              call_timeout=call_timeout, build_cache=build_cache, find_cifar10=find_cifar10)
-    verdict = ''
+    verdict, notebook_runs, snapshot = '', [], None
     try:
         try:
             submission = intake.open_submission(path, part=part, scratch=scratch)
@@ -67,11 +72,16 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             context.notes.extend(submission.notes)
             context.seed = int(submission.digest[:8], 16)
             context.make_sandbox, context.make_worker = _sandbox_factories(submission.root, context)
+            if notebooks and submission.part == 1:
+                # Before any of its code runs: the notebooks run and claimed are the ones submitted.
+                snapshot = snapshot_notebooks(submission.root)
         except intake.IntakeError as err:
             verdict = context.intake_error = str(err)
         if context.part not in SUPPORTED_PARTS:
             raise NotImplementedError(f'Part {context.part} is not graded by this version of hw1grade')
-        checks = run_checks(CHECKS_DIR / f'part{context.part}', context)
+        checks = run_checks(CHECKS_DIR / f'part{context.part}', context, ['-k', select] if select else [])
+        if snapshot is not None:
+            notebook_runs = run_submission_notebooks(context.submission, context.make_sandbox, snapshot=snapshot)
     except Exception as err:  # the grader itself failed: still a verdict, and a results.json
         verdict = verdict or f'the grader failed: {type(err).__name__}: {err}'
         context.notes.append(''.join(traceback.format_exception_only(err)).strip())
@@ -80,7 +90,7 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
         if not keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     graded = Graded(str(path), context.part, rubric, score_checks(rubric, checks),
-                    time.monotonic() - started, verdict, context.notes)
+                    time.monotonic() - started, verdict, context.notes, notebook_runs)
     if out_dir is not None:
         write_outputs(graded, Path(out_dir))
     return graded
@@ -98,7 +108,7 @@ def write_outputs(graded: Graded, out_dir: Path) -> None:
 
 def grade_command(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path('out') / 'grade' / Path(args.submission).stem
-    graded = grade(Path(args.submission), part=args.part, out_dir=out_dir)
+    graded = grade(Path(args.submission), part=args.part, out_dir=out_dir, notebooks=not args.no_notebooks)
     print(terminal_table(graded, show_passed=args.verbose))
     print(f'results: {out_dir / "results.json"}\nreport:  {out_dir / "report.html"}')
     return 0
@@ -122,7 +132,8 @@ def check_command(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise FileNotFoundError(f'{args.folder} is not a folder: run hw1grade check in your 1_cs231n '
                                 'folder, or give its path')
-    graded = grade(folder, visible_only=True, find_cifar10=functools.partial(student_cifar10, folder))
+    graded = grade(folder, visible_only=True, notebooks=False,
+                   find_cifar10=functools.partial(student_cifar10, folder))
     print(terminal_table(graded, show_passed=True))
     failed = [s for s in graded.scored if not s.check.passed]
     if failed:
@@ -141,6 +152,8 @@ def add_grade_commands(subparsers: argparse._SubParsersAction) -> None:
     grade_parser.add_argument('--out', metavar='DIR', help='where results.json and report.html go '
                                                            '(default out/grade/<name>)')
     grade_parser.add_argument('--verbose', action='store_true', help='list passed checks too')
+    grade_parser.add_argument('--no-notebooks', action='store_true',
+                              help='do not execute the submitted notebooks (they earn no points; the report shows them)')
     grade_parser.set_defaults(handler=grade_command)
     check = subparsers.add_parser(
         'check', help="students: run the visible checks on your working folder",

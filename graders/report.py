@@ -52,6 +52,11 @@ def terminal_table(graded: Graded, *, show_passed: bool = False) -> str:
             lines.append(f'    {mark} {s.number} {s.check.title}{measured_text(s.check)}')
             if not s.check.passed:
                 lines.extend(f'         {line}' for line in s.check.message.splitlines()[:6])
+    if graded.notebooks:
+        lines.append('  notebooks (executed in the sandbox for the report; no points):')
+        for nb in graded.notebooks:
+            figures = '; '.join(f'{k} {nb[k]}' for k in ('claimed', 'measured') if nb.get(k))
+            lines.append(f'    {nb["name"]:<22} {nb["status"]}{"  " + figures if figures else ""}')
     for note in graded.notes:
         lines.append(f'  note: {note}')
     return '\n'.join(lines)
