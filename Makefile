@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PART1   := reference/1_cs231n
 
-.PHONY: setup ext data demo test bench clean
+.PHONY: setup ext data demo notebooks test bench clean
 
 $(BIN)/hw1grade: pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -22,8 +22,13 @@ ext: $(BIN)/hw1grade
 data: setup
 	$(BIN)/hw1grade data fetch --link $(PART1)/cs231n/datasets
 
+# The main job: grade the bundled example submission (the reference, packaged by its own
+# collect_submission.sh) as a TA would: results.json, report.html and a summary table.
 demo: data
-	$(BIN)/hw1grade notebooks run $(PART1) --out out/demo
+	$(BIN)/hw1grade grade examples/1_cs231n.zip --out out/demo/1_cs231n
+
+notebooks: data
+	$(BIN)/hw1grade notebooks run $(PART1) --out out/notebooks
 
 test: data
 	$(BIN)/python -m pytest
