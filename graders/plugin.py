@@ -74,6 +74,7 @@ class GradingPlugin:
     def pytest_configure(self, config):
         config.addinivalue_line('markers', 'points(question, weight=1): the check counts towards question')
 
+    @pytest.hookimpl(trylast=True)   # after -k/-m deselection: only the checks that will run get a result
     def pytest_collection_modifyitems(self, session, config, items):
         keep, drop = [], []
         for item in items:
