@@ -11,7 +11,12 @@ The same batch, seed and fraction always give the same files, so a course can re
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import re
+import shutil
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -77,6 +82,95 @@ def load_labels(path: Path) -> ChallengeLabels:
             or len(np.unique(public_ids)) != len(public_ids):
         raise ValueError(f"{path}: public_ids must be distinct image ids")
     return ChallengeLabels(labels, np.sort(public_ids), str(raw["images_sha256"]))
+
+
+class PredictionsError(ValueError):
+    """predictions.csv breaks the format; str() is the message for the student."""
+
+
+PREDICTIONS_BYTES = 5 << 20
+INTEGER = re.compile(r"^\s*[0-9]+\s*$")
+
+
+def read_predictions(text: str, n_images: int) -> np.ndarray:
+    """The labels (n_images,) int64 that predictions.csv gives, by image id.
+
+    The file must be test.py's: the header `image_id,label`, then exactly one row `id,label` per
+    image id 0..n_images-1 (any order), labels integers 0-9, nothing else. Raises PredictionsError
+    naming the first problems found."""
+    rows = list(csv.reader(io.StringIO(text.lstrip("\ufeff"))))
+    while rows and not any(field.strip() for field in rows[-1]):
+        rows.pop()
+    if not rows or [field.strip() for field in rows[0]] != ["image_id", "label"]:
+        got = ",".join(rows[0])[:80] if rows else "an empty file"
+        raise PredictionsError(f"the first line must be the header image_id,label (got {got!r})")
+    labels = np.full(n_images, -1, dtype=np.int64)
+    bad, out_of_range, unknown, duplicated = [], [], [], []
+    for line, row in enumerate(rows[1:], start=2):
+        if len(row) != 2 or not all(INTEGER.match(field) for field in row):
+            bad.append(f"line {line}: {','.join(row)[:40]!r}")
+            continue
+        image_id, label = int(row[0]), int(row[1])
+        if not 0 <= image_id < n_images:
+            unknown.append(str(image_id))
+        elif labels[image_id] >= 0:
+            duplicated.append(str(image_id))
+        elif not 0 <= label <= 9:
+            out_of_range.append(f"{label} (image {image_id})")
+        else:
+            labels[image_id] = label
+    missing = [str(i) for i in np.flatnonzero(labels < 0)] if not (bad or out_of_range) else []
+    problems = [(f"{len(items)} {what}", items) for what, items in (
+        ("lines that are not two integers id,label", bad), ("labels outside 0-9", out_of_range),
+        (f"ids outside 0-{n_images - 1}", unknown), ("ids listed twice", duplicated),
+        (f"of the {n_images} image ids missing", missing)) if items]
+    if problems:
+        raise PredictionsError("; ".join(f"{what} (e.g. {', '.join(items[:3])})" for what, items in problems))
+    return labels
+
+
+def accuracies(predicted: np.ndarray, challenge: ChallengeLabels) -> tuple[float, float]:
+    """(accuracy on the public split, accuracy on all images) of labels by image id."""
+    correct = predicted == challenge.labels
+    return float(correct[challenge.public_ids].mean()), float(correct.mean())
+
+
+def predictions_file(root: Path) -> Path | None:
+    """The submission's predictions.csv (any case), or None."""
+    return next((p for p in sorted(Path(root).iterdir()) if p.name.lower() == "predictions.csv" and p.is_file()
+                 and not p.is_symlink()), None)
+
+
+def score_predictions(root: Path, challenge: ChallengeLabels) -> tuple[float, float]:
+    """(public, full) accuracy of the submission's predictions.csv; PredictionsError when it is unusable."""
+    path = predictions_file(root)
+    if path is None:
+        raise PredictionsError("predictions.csv is missing (python test.py --model mymodel.pt writes it)")
+    if path.stat().st_size > PREDICTIONS_BYTES:
+        raise PredictionsError(f"predictions.csv is over {PREDICTIONS_BYTES >> 20} MB")
+    return accuracies(read_predictions(path.read_bytes().decode("utf-8", "replace"), challenge.n_images), challenge)
+
+
+DEFAULT_SEED = 0
+
+
+def default_labels(cifar_dir: Path, seed: int = DEFAULT_SEED) -> Path:
+    """The labels file of the challenge built from CIFAR-10's test batch with `seed`, made once in the
+    hw1grade cache (beside the extracted CIFAR-10) and reused."""
+    home = cifar10.resolve_cache_dir().parent / "challenge" / f"seed{seed}"
+    labels = home / "grader" / LABELS_FILE
+    if not labels.is_file():
+        home.parent.mkdir(parents=True, exist_ok=True)
+        scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=home.parent))
+        try:
+            build_challenge(Path(cifar_dir) / cifar10.TEST_BATCH, scratch, seed)
+            try:
+                scratch.rename(home)
+            except OSError:  # built meanwhile by another grader: theirs is the same
+                pass
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+    return labels
 
 
 def challenge_build(args) -> int:

@@ -19,6 +19,7 @@ import traceback
 from pathlib import Path
 
 from graders import cifar10, intake
+from graders.leaderboard import leaderboard_entries
 from graders.notebook_grading import run_submission_notebooks, snapshot_notebooks
 from graders.plugin import CheckResult, SessionContext, run_checks
 from graders.report import Graded, terminal_table, write_report
@@ -26,7 +27,7 @@ from graders.results import build_results, score_checks, write_results
 from graders.rubric import Rubric, load_rubric
 
 CHECKS_DIR = Path(__file__).resolve().parent
-SUPPORTED_PARTS = (1,)
+SUPPORTED_PARTS = (1, 2)
 
 
 def _guess_part(path: Path) -> int:
@@ -36,9 +37,11 @@ def _guess_part(path: Path) -> int:
 
 def _sandbox_factories(root: Path, context: SessionContext):
     from graders.bridge import Worker
-    from graders.sandbox import Sandbox, warn_once
+    from graders.sandbox import TORCH_LIMITS, Sandbox, warn_once
 
     def make_sandbox(**options):
+        if context.part == 2:   # torch: larger address space, training time
+            options.setdefault('limits', TORCH_LIMITS)
         sandbox = Sandbox(root, **options)
         if sandbox.warning:
             warn_once(sandbox)
@@ -99,6 +102,7 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
 def write_outputs(graded: Graded, out_dir: Path) -> None:
     output = terminal_table(graded)
     document = build_results(graded.rubric, graded.scored, seconds=graded.seconds, output=output,
+                             leaderboard=leaderboard_entries(graded.scored),
                              extra_data={'part': graded.part, 'notes': graded.notes})
     if not graded.scored:   # nothing ran: the score must still be explicit
         document['score'] = 0.0

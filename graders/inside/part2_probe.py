@@ -1,0 +1,163 @@
+"""Sandbox-side helpers of the Part 2 checks: build a submitted model, run it, describe it, train it,
+and decode the submitted images and PDF. Everything returned is plain data (numbers, strings, lists,
+dicts, numpy arrays) or, for a model, stays in the worker as a handle.
+
+Called through the worker as `part2_probe:<function>`; the trusted side checks every value it gets
+back. Standard library and numpy at import; torch, Pillow and pdftoppm only inside the functions that
+need them. Untrusted files (images, PDF) are decoded only here, in the sandbox.
+"""
+
+import glob
+import importlib
+import os
+import subprocess
+import tempfile
+
+import numpy as np
+
+# train.py's normalization (its "std" values are about 10x smaller than CIFAR-10's real ones).
+MEAN = (0.49131522, 0.48209435, 0.44646862)
+STD = (0.01897398, 0.03039277, 0.03872553)
+MAX_IMAGE_PIXELS = 40_000_000   # larger images are refused (decompression bombs)
+
+
+def _torch():
+    import torch
+    torch.set_num_threads(1)
+    return torch
+
+
+def normalize(images: np.ndarray):
+    """uint8 images (N, 32, 32, 3) -> float32 tensor (N, 3, 32, 32), normalized as train.py does."""
+    torch = _torch()
+    x = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32) / 255.0).permute(0, 3, 1, 2)
+    mean, std = torch.tensor(MEAN).view(1, 3, 1, 1), torch.tensor(STD).view(1, 3, 1, 1)
+    return ((x - mean) / std).contiguous()
+
+
+def build_model(module: str, cls: str, args: list, seed: int = 0):
+    """`module.cls(*args)` with torch seeded; the model stays in the worker (a handle)."""
+    torch = _torch()
+    torch.manual_seed(seed)
+    return getattr(importlib.import_module(module), cls)(*args)
+
+
+def _scores(output):
+    """A tensor output as a float32 array; anything else as it is (the trusted side says what it is)."""
+    torch = _torch()
+    if isinstance(output, torch.Tensor):
+        return output.detach().float().cpu().numpy()
+    return output
+
+
+def forward(model, images: np.ndarray):
+    """Scores of uint8 images (N, 32, 32, 3) in eval mode, without gradients."""
+    torch = _torch()
+    model.eval()
+    with torch.no_grad():
+        return _scores(model(normalize(images)))
+
+
+def describe(model, images: np.ndarray) -> dict:
+    """The model's parameter count and shapes, and its Linear/Conv2d/activation layers in the order
+    they run on `images`: type, sizes, and whether a layer's input is exactly the previous recorded
+    layer's output (no nonlinearity between them)."""
+    torch = _torch()
+    nn = torch.nn
+    layers, hooks, previous = [], [], {}
+
+    def record(module, inputs, output):
+        entry = {'type': type(module).__name__}
+        if isinstance(module, nn.Linear):
+            entry.update(in_features=int(module.in_features), out_features=int(module.out_features))
+        elif isinstance(module, nn.Conv2d):
+            entry.update(in_channels=int(module.in_channels), out_channels=int(module.out_channels),
+                         kernel_size=[int(k) for k in module.kernel_size])
+        x = inputs[0] if inputs and isinstance(inputs[0], torch.Tensor) else None
+        before = previous.get('output')
+        entry['follows_previous_directly'] = bool(
+            x is not None and before is not None and x.shape == before.shape and torch.equal(x, before))
+        if isinstance(output, torch.Tensor):
+            previous['output'] = output.detach().clone()
+        layers.append(entry)
+
+    for module in model.modules():
+        if isinstance(module, (nn.Linear, nn.Conv2d)):
+            hooks.append(module.register_forward_hook(record))
+    model.eval()
+    try:
+        with torch.no_grad():
+            model(normalize(images))
+    finally:
+        for hook in hooks:
+            hook.remove()
+    return {'parameters': int(sum(p.numel() for p in model.parameters())),
+            'parameter_shapes': [[int(s) for s in p.shape] for p in model.parameters()],
+            'layers': layers}
+
+
+def _log_probabilities(scores):
+    """Scores as log-probabilities: a model that already applies softmax in forward gets a log."""
+    torch = _torch()
+    rows = scores.sum(dim=1)
+    if scores.min() >= 0 and torch.allclose(rows, torch.ones_like(rows), atol=1e-3):
+        return scores.clamp_min(1e-12).log()
+    return torch.log_softmax(scores, dim=1)
+
+
+def train_and_predict(model, train_images: np.ndarray, train_labels: np.ndarray, heldout_images: np.ndarray,
+                      epochs: int, batch_size: int, lr: float, momentum: float, weight_decay: float,
+                      seed: int = 0) -> np.ndarray:
+    """The grader's recipe: SGD on cross-entropy, then the predicted labels (M,) of the held-out images."""
+    torch = _torch()
+    torch.manual_seed(seed)
+    x, y = normalize(train_images), torch.from_numpy(np.asarray(train_labels, dtype=np.int64))
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+    for _ in range(epochs):
+        model.train()
+        order = torch.randperm(len(y))
+        for start in range(0, len(y), batch_size):
+            batch = order[start:start + batch_size]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.nll_loss(_log_probabilities(model(x[batch]).float()), y[batch])
+            loss.backward()
+            optimizer.step()
+    model.eval()
+    predictions = []
+    with torch.no_grad():
+        for start in range(0, len(heldout_images), 500):
+            scores = model(normalize(heldout_images[start:start + 500]))
+            predictions.append(scores.argmax(dim=1).cpu().numpy())
+    return np.concatenate(predictions).astype(np.int64)
+
+
+def _pixel_stats(image) -> dict:
+    gray = np.asarray(image.convert('L'), dtype=np.float64)
+    return {'width': int(image.width), 'height': int(image.height), 'std': float(gray.std())}
+
+
+def image_stats(path: str) -> dict:
+    """Decode an image file: {'format', 'width', 'height', 'std' (of its grayscale pixels)}."""
+    from PIL import Image
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
+    with Image.open(path) as image:
+        image.verify()
+    with Image.open(path) as image:
+        image.load()
+        return dict(_pixel_stats(image), format=str(image.format))
+
+
+def pdf_pages(path: str, max_pages: int = 40, timeout: float = 120) -> list:
+    """Render a PDF with pdftoppm (30 dpi, gray): one {'width', 'height', 'std'} per page."""
+    from PIL import Image
+    with tempfile.TemporaryDirectory() as scratch:
+        proc = subprocess.run(['pdftoppm', '-r', '30', '-gray', '-l', str(max_pages), path,
+                               os.path.join(scratch, 'page')], capture_output=True, timeout=timeout)
+        if proc.returncode:
+            raise ValueError('pdftoppm could not render it: %s'
+                             % proc.stderr.decode('utf-8', 'replace').strip()[-300:])
+        pages = []
+        for page in sorted(glob.glob(os.path.join(scratch, 'page-*.pgm'))):
+            with Image.open(page) as image:
+                pages.append(_pixel_stats(image))
+        return pages

@@ -1,0 +1,60 @@
+"""Q8.6 Two-layer network in PyTorch: models/twolayernn.py, its log and plots, and extra.md.
+
+TwoLayerNN(im_size, hidden_dim, n_classes) has exactly one hidden layer of hidden_dim units (the
+size run_twolayernn.sh passes): Linear(3072 -> hidden_dim), a nonlinearity, Linear(hidden_dim -> 10)."""
+
+import pytest
+
+from graders.part2 import deliverables, models
+from graders.plugin import fail
+
+SPEC = models.SPECS['twolayernn']
+
+
+@pytest.mark.points('Q8.6', 0.4)
+def test_forward(worker, rng, model_flags):
+    """TwoLayerNN(im_size, hidden_dim, n_classes) maps a batch of images to scores (N, 10)"""
+    models.expect_scores(worker, SPEC, model_flags(SPEC.name), models.random_images(rng))
+
+
+@pytest.mark.points('Q8.6', 0.4)
+def test_architecture(worker, rng, model_flags):
+    """TwoLayerNN has one hidden layer of hidden_dim units with a nonlinearity before the output layer"""
+    flags = model_flags(SPEC.name)
+    hidden = flags['hidden_dim']
+    anatomy = models.anatomy(worker, SPEC, flags, models.random_images(rng, 4))
+    linear = anatomy.of_type('Linear')
+    sizes = [(layer.sizes['in_features'], layer.sizes['out_features']) for layer in linear]
+    expected = [(models.PIXELS, hidden), (hidden, models.N_CLASSES)]
+    if len(anatomy.layers) != 2 or sizes != expected:
+        fail(f'{SPEC.signature(flags)} must run Linear({models.PIXELS}->{hidden}), a nonlinearity, '
+             f'Linear({hidden}->{models.N_CLASSES}); yours runs {anatomy.summary()}')
+    if linear[1].follows_previous_directly:
+        fail('the output layer receives the hidden layer\'s values unchanged: without a nonlinearity '
+             '(e.g. ReLU) between them the two layers are one affine map')
+
+
+@pytest.mark.points('Q8.6', 0.6)
+def test_training(worker, model_flags, settings, cifar_batches, record_property, measured, context_notes):
+    """TwoLayerNN trained by the grader on CIFAR-10 reaches the calibrated accuracy on held-out images"""
+    models.train_and_score(worker, SPEC, model_flags(SPEC.name), settings['part2_training'][SPEC.name],
+                           cifar_batches, record_property, measured, context_notes)
+
+
+@pytest.mark.points('Q8.6', 0.2)
+def test_log(submission, files, record_property, measured, context_notes, settings):
+    """twolayernn.log is a complete train.py log ending with the test set line"""
+    deliverables.check_log(submission, files, SPEC.name, record_property, measured, context_notes,
+                           settings['part2']['claim_gap'])
+
+
+@pytest.mark.points('Q8.6', 0.2)
+def test_plots(worker, files, record_property):
+    """twolayernn_lossvstrain.png, twolayernn_valaccuracy.png and twolayernn_gridfilt.png are real, non-blank images"""
+    deliverables.check_plots(worker, files, SPEC.name, record_property)
+
+
+@pytest.mark.points('Q8.6', 0.2)
+def test_extra(submission, files):
+    """extra.md gives a name, an email, the best accuracy and what was tried"""
+    deliverables.check_extra(submission, files)

@@ -1,0 +1,33 @@
+"""Q8.8 The challenge: predictions.csv (written by test.py with MyModel) scored here against the held
+labels. 5 points for beating chance by a margin, 5 for beating the course staff's reference model
+(rubric [challenge]). The accuracies also go to the leaderboard (public 10% split and all images)."""
+
+import pytest
+
+from graders.plugin import fail
+
+
+def record_scores(record, scores):
+    public, full = scores
+    record('public_accuracy', round(public, 4))
+    record('accuracy', round(full, 4))
+
+
+@pytest.mark.points('Q8.8', 5)
+def test_beats_chance(challenge_scores, settings, record_property):
+    """predictions.csv beats chance on the challenge images by a margin"""
+    record_scores(record_property, challenge_scores)
+    bar = settings['challenge']['chance_accuracy']
+    if not challenge_scores[1] > bar:
+        fail(f'accuracy {challenge_scores[1]:.4f} on the challenge images: not above {bar:.2f} '
+             '(chance is 0.10)')
+
+
+@pytest.mark.points('Q8.8', 5)
+def test_beats_reference(challenge_scores, settings, record_property):
+    """predictions.csv beats the course staff's reference model on the challenge images"""
+    record_scores(record_property, challenge_scores)
+    bar = settings['challenge']['reference_accuracy']
+    if not challenge_scores[1] > bar:
+        fail(f'accuracy {challenge_scores[1]:.4f} on the challenge images: not above the reference '
+             f'model\'s {bar:.2f}')
