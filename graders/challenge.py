@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 
-from graders import cifar10
+from graders import cifar10, intake
 
 IMAGES_FILE = "test_images.npy"
 LABELS_FILE = "challenge_labels.json"
@@ -144,11 +144,12 @@ def predictions_file(root: Path) -> Path | None:
 def score_predictions(root: Path, challenge: ChallengeLabels) -> tuple[float, float]:
     """(public, full) accuracy of the submission's predictions.csv; PredictionsError when it is unusable."""
     path = predictions_file(root)
-    if path is None:
+    data = intake.read_submitted(path, PREDICTIONS_BYTES + 1) if path else None
+    if data is None:
         raise PredictionsError("predictions.csv is missing (python test.py --model mymodel.pt writes it)")
-    if path.stat().st_size > PREDICTIONS_BYTES:
+    if len(data) > PREDICTIONS_BYTES:
         raise PredictionsError(f"predictions.csv is over {PREDICTIONS_BYTES >> 20} MB")
-    return accuracies(read_predictions(path.read_bytes().decode("utf-8", "replace"), challenge.n_images), challenge)
+    return accuracies(read_predictions(data.decode("utf-8", "replace"), challenge.n_images), challenge)
 
 
 DEFAULT_SEED = 0

@@ -648,3 +648,17 @@ def _examples(items: list[str], shown: int = 3) -> str:
 
 def _mb(n: int) -> str:
     return f"{n / MB:.1f} MB"
+
+
+def read_submitted(path: Path, limit: int) -> bytes | None:
+    """Up to `limit` bytes of a file of the scratch copy, read as data in the trusted process; None when
+    `path` is not a regular file. Sandboxed code may have replaced it meanwhile: a symlink is not
+    followed (it could point at a host file) and a FIFO or device is not waited on."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return None
+    with os.fdopen(fd, "rb") as f:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        return f.read(limit)

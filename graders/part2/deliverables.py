@@ -13,6 +13,7 @@ from pathlib import Path
 
 from graders.bridge import SubmissionRaised
 from graders.checks import describe
+from graders.intake import read_submitted
 from graders.plugin import fail
 from graders.train_log import PROGRESS, TEST, parse_train_log
 
@@ -70,8 +71,8 @@ def plot_stems(model: str, plot: str) -> set[str]:
 
 
 def read_text(path: Path) -> str:
-    with open(path, 'rb') as f:
-        return f.read(TEXT_BYTES).decode('utf-8', 'replace')
+    """The file as text ('' when it is no longer a regular file: see intake.read_submitted)."""
+    return (read_submitted(path, TEXT_BYTES) or b'').decode('utf-8', 'replace')
 
 
 def check_log(root: Path, files: list[str], model: str, record, measured: dict, notes: list[str],
@@ -92,6 +93,8 @@ def check_log(root: Path, files: list[str], model: str, record, measured: dict, 
              f'cut ({len(log.steps)} progress lines)')
     claimed = log.test_accuracy
     record('claimed test accuracy', round(claimed, 4))
+    if model in measured:
+        record("grader's accuracy", round(measured[model], 4))
     if model in measured and claimed - measured[model] > claim_gap:
         record('flag', 'claim far above the grader\'s measurement')
         notes.append(f'flagged for review: {path} claims {claimed:.3f} test accuracy, but the grader\'s own '

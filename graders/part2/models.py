@@ -15,6 +15,7 @@ import numpy as np
 
 from graders.bridge import CallTimeout, SubmissionRaised
 from graders.checks import as_array, describe
+from graders.intake import read_submitted
 from graders.plugin import fail
 
 PROBE = 'part2_probe'
@@ -57,10 +58,7 @@ def script_flags(root: Path, spec: ModelSpec) -> tuple[dict, list[str]]:
     """The sizes run_<model>.sh passes to train.py (read as text, comments dropped), and notes on
     the defaults used where it passes none or an unusable one."""
     script = Path(root) / f'run_{spec.name}.sh'
-    text = ''
-    if script.is_file():
-        with open(script, 'rb') as f:
-            text = f.read(SCRIPT_BYTES).decode('utf-8', 'replace')
+    text = (read_submitted(script, SCRIPT_BYTES) or b'').decode('utf-8', 'replace')
     code = '\n'.join(line.split('#', 1)[0] for line in text.splitlines())
     flags, notes = {}, []
     for flag in spec.flags:
