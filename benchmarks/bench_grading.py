@@ -1,0 +1,65 @@
+"""
+Benchmark of grading, end to end (a script, not a test).
+
+    python benchmarks/bench_grading.py [--submission ZIP] [--folder DIR] [--only grade|check]
+
+Times, as wall clock of the command line a TA or a student types:
+- `hw1grade grade ZIP` (default examples/1_cs231n.zip): intake, the Cython build, every check (the
+  hidden CIFAR-10 trainings included), the notebooks in the sandbox, results.json and the report.
+  Goal: under 5 minutes.
+- `hw1grade check DIR` (default reference/1_cs231n): the students' self-check, visible checks only.
+  Goal: under 60 s.
+
+Each command's last lines (its score) are printed with its time. On a machine shared with other
+work the timings are noisy: the load average is printed before and after each command.
+"""
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+HW1GRADE = Path(sys.executable).with_name('hw1grade')
+GOALS = {'grade': 300.0, 'check': 60.0}
+
+
+def load() -> str:
+    one, five, _ = os.getloadavg()
+    return f'load average {one:.2f} (5 min {five:.2f}) on {os.cpu_count()} cpus'
+
+
+def timed(name: str, argv: list[str]) -> float:
+    """Run one hw1grade command from the repository root; print its time against the goal."""
+    print(f'\n$ hw1grade {" ".join(argv)}\n  {load()} before')
+    tic = time.monotonic()
+    proc = subprocess.run([str(HW1GRADE), *argv], cwd=ROOT, capture_output=True, text=True)
+    seconds = time.monotonic() - tic
+    summary = [line for line in proc.stdout.splitlines() if 'points (' in line]
+    print(f'  {summary[0].strip() if summary else "(no summary line)"}; exit code {proc.returncode}')
+    if proc.returncode not in (0, 1):
+        print(proc.stderr.strip()[-2000:])
+    verdict = 'within' if seconds < GOALS[name] else 'OVER'
+    print(f'  {name}: {seconds:.1f} s wall clock, {verdict} the goal of {GOALS[name]:.0f} s; {load()} after')
+    return seconds
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
+    parser.add_argument('--submission', default=str(ROOT / 'examples' / '1_cs231n.zip'))
+    parser.add_argument('--folder', default=str(ROOT / 'reference' / '1_cs231n'))
+    parser.add_argument('--only', choices=sorted(GOALS), help='time one command only')
+    args = parser.parse_args()
+    figures = {}
+    with tempfile.TemporaryDirectory(prefix='bench-grading-') as out:
+        if args.only in (None, 'grade'):
+            figures['grade'] = timed('grade', ['grade', args.submission, '--out', out])
+        if args.only in (None, 'check'):
+            figures['check'] = timed('check', ['check', args.folder])
+    print('\n' + ', '.join(f'{name} {seconds:.1f} s (goal {GOALS[name]:.0f} s)' for name, seconds in figures.items()))
+
+
+if __name__ == '__main__':
+    main()
