@@ -22,6 +22,7 @@ from graders import cifar10, cli
 from graders.grade import grade
 from graders.report import Graded
 from graders.results import ScoredCheck, question_totals
+from graders.sandbox import Sandbox
 
 from .conftest import results_of
 
@@ -93,6 +94,16 @@ class Host:
 
 
 @pytest.fixture(scope='module')
+def bubblewrap(tmp_path_factory):
+    """The attacks are contained by bubblewrap; without it (outside CI, which installs it) they skip."""
+    box = Sandbox(tmp_path_factory.mktemp('probe'))
+    if box.isolation != 'bubblewrap':
+        if os.environ.get('CI'):
+            pytest.fail(box.warning)
+        pytest.skip(box.warning)
+
+
+@pytest.fixture(scope='module')
 def host():
     watched = Host()
     yield watched
@@ -101,7 +112,8 @@ def host():
 
 def attack_targets(work: Path, tree: Path, out: Path, cifar10_dir: Path, host: Host) -> dict:
     """hostile_targets.json: every place a fake results.json could matter (the out folder's own one
-    included, as if guessed), the canaries, the reference, rubric and labels, the listeners."""
+    included, as if guessed), the canaries; the reference, rubric, labels and the grader's own
+    package; the listeners."""
     canary = work / 'canary.txt'
     canary.write_text('canary\n')
     write = [out / 'results.json', out.parent / 'results.json', tree / 'results.json', tree.parent / 'results.json',
@@ -114,7 +126,9 @@ def attack_targets(work: Path, tree: Path, out: Path, cifar10_dir: Path, host: H
     archive = os.environ.get(cifar10.ARCHIVE_ENV)
     return {'write': [str(p) for p in write] + ['results.json', '../results.json', '../../results.json',
                                                  '~/results.json', '/tmp/results.json'],
-            'read': [str(p) for p in read] + ['~/.cache/hw1grade'] + ([archive] if archive else []),
+            # hostile.py, its own file, is the one that must be found: the snooping works.
+            'read': ['hostile.py', *map(str, read), '~/.cache/hw1grade', 'import:graders.rubric',
+                     'import:graders.part1.test_q8_1_softmax', *([archive] if archive else [])],
             'connect': [['127.0.0.1', host.tcp.getsockname()[1]], host.unix_name, ['1.1.1.1', 443]]}
 
 
@@ -204,7 +218,7 @@ def test_a_mutant_loses_points_in_its_questions_only(graded, name):
 
 
 @pytest.mark.parametrize('name', list(mutants.HOSTILE))
-def test_an_attack_costs_its_items_only_and_leaves_the_host_alone(graded, host, name):
+def test_an_attack_costs_its_items_only_and_leaves_the_host_alone(bubblewrap, graded, host, name):
     outcome = graded(name)
     assert_loses_exactly(outcome, mutants.HOSTILE[name], graded('reference'))
     assert outcome.host_changes == []
