@@ -112,7 +112,7 @@ def test_conv_forward_naive(worker, ref, rng, tolerance):
                      out, ref.conv_forward_naive(x, w, b, conv_param)[0], tolerance)
 
 
-@pytest.mark.points('Q8.3', 2)
+@pytest.mark.points('Q8.3', 2.5)
 def test_conv_backward_naive(worker, ref, rng, tolerance):
     """conv_backward_naive matches the reference (strides, padding, non-square)"""
     for x_shape, filters, stride, pad in CONV_PROBLEMS:
@@ -140,7 +140,7 @@ def test_max_pool_forward_naive(worker, ref, rng, tolerance):
                      out, ref.max_pool_forward_naive(x, pool_param)[0], tolerance)
 
 
-@pytest.mark.points('Q8.3', 1.5)
+@pytest.mark.points('Q8.3', 2)
 def test_max_pool_backward_naive(worker, ref, rng, tolerance):
     """max_pool_backward_naive matches the reference (non-square windows)"""
     for x_shape, ph, pw, stride in POOL_PROBLEMS:
