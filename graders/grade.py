@@ -35,13 +35,15 @@ def _guess_part(path: Path) -> int:
     return 2 if '2_pytorch' in path.name or 'pytorch' in path.name.lower() else 1
 
 
-def _sandbox_factories(root: Path, context: SessionContext):
+def _sandbox_factories(root: Path, context: SessionContext, uid: int | None = None):
     from graders.bridge import Worker
     from graders.sandbox import TORCH_LIMITS, Sandbox, warn_once
 
     def make_sandbox(**options):
         if context.part == 2:   # torch: larger address space, training time
             options.setdefault('limits', TORCH_LIMITS)
+        if uid is not None:     # parallel graders on one host: RLIMIT_NPROC counts per uid
+            options.setdefault('uid', uid)
         sandbox = Sandbox(root, **options)
         if sandbox.warning:
             warn_once(sandbox)
@@ -56,11 +58,13 @@ def _sandbox_factories(root: Path, context: SessionContext):
 def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, visible_only: bool = False,
           rubric: Rubric | None = None, keep_scratch: bool = False,
           call_timeout: float = 60.0, build_cache: Path | None = None, find_cifar10=None,
-          select: str | None = None, notebooks: bool = True) -> Graded:
+          select: str | None = None, notebooks: bool = True, sandbox_uid: int | None = None) -> Graded:
     """Grade one submission (zip or folder); write results.json and report.html into `out_dir`.
 
     select: a pytest -k expression to run only some checks (calibration, debugging).
-    notebooks: also execute the submitted notebooks in the sandbox, for the report (no points)."""
+    notebooks: also execute the submitted notebooks in the sandbox, for the report (no points).
+    sandbox_uid: the uid submission code runs as (default the sandbox's); graders running side by side
+    on one host each need their own (graders/batch.py)."""
     started = time.monotonic()
     rubric = rubric or load_rubric()
     path = Path(path)
@@ -74,7 +78,7 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             context.part, context.submission = submission.part, submission.root
             context.notes.extend(submission.notes)
             context.seed = int(submission.digest[:8], 16)
-            context.make_sandbox, context.make_worker = _sandbox_factories(submission.root, context)
+            context.make_sandbox, context.make_worker = _sandbox_factories(submission.root, context, sandbox_uid)
             if notebooks and submission.part == 1:
                 # Before any of its code runs: the notebooks run and claimed are the ones submitted.
                 snapshot = snapshot_notebooks(submission.root)
@@ -99,14 +103,19 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
     return graded
 
 
-def write_outputs(graded: Graded, out_dir: Path) -> None:
+def results_document(graded: Graded) -> dict:
+    """The results.json document of one graded submission."""
     output = terminal_table(graded)
     document = build_results(graded.rubric, graded.scored, seconds=graded.seconds, output=output,
                              leaderboard=leaderboard_entries(graded.scored),
                              extra_data={'part': graded.part, 'notes': graded.notes})
     if not graded.scored:   # nothing ran: the score must still be explicit
         document['score'] = 0.0
-    write_results(document, out_dir / 'results.json')
+    return document
+
+
+def write_outputs(graded: Graded, out_dir: Path) -> None:
+    write_results(results_document(graded), out_dir / 'results.json')
     write_report(graded, out_dir / 'report.html')
 
 

@@ -1,0 +1,85 @@
+"""`hw1grade batch` on a LocalCluster: every student's outcome, the gradebook, the index, resume."""
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from graders import cli
+from graders.batch import grade_task, run_batch
+from graders.submissions import Job
+from tests.batch.conftest import EXAMPLES, EXPECTED, FAST, FAST_FLAGS
+from tests.grading.conftest import results_of
+
+pytestmark = pytest.mark.slow
+
+
+def statuses(out: Path) -> dict:
+    return {p.parent.parent.name: json.loads(p.read_text()) for p in out.glob('*/*/status.json')}
+
+
+def check_class_outputs(out: Path):
+    """Every student once in the gradebook, with the expected part's status, and a valid results.json."""
+    book = pd.read_csv(out / 'gradebook.csv')
+    assert sorted(book['student']) == sorted(EXPECTED)
+    for student, (label, status) in EXPECTED.items():
+        row = book.set_index('student').loc[student]
+        assert row[f'{label} status'] == status
+        assert row['total'] == row['part1 points'] + row['part2 points']
+        document = results_of(out / student / label)
+        assert document['score'] == row[f'{label} points']
+    assert book.set_index('student').loc['alice', 'Q8.1'] == 3.0   # softmax loss and gradient checks
+    assert book.set_index('student').loc['bob', 'part2 points'] > 0
+    assert list(pd.read_csv(out / 'canvas.csv').columns[:5]) == ['Student', 'ID', 'SIS User ID', 'SIS Login ID',
+                                                                  'Section']
+    index = (out / 'index.html').read_text()
+    for student, (label, _) in EXPECTED.items():
+        assert f'href="{student}/{label}/report.html"' in index and (out / student / label / 'report.html').is_file()
+    assert 'leaderboard.html' in index and (out / 'leaderboard.html').is_file()
+
+
+def test_a_class_on_a_local_cluster_then_resume(class_folder, tmp_path, capsys):
+    out = tmp_path / 'out'
+    code = cli.main(['batch', str(class_folder), '--out', str(out), '--workers', '2', *FAST_FLAGS])
+    printed = capsys.readouterr().out
+    assert code == 0
+    assert '[4/4]' in printed and 'ETA' in printed and 'summary: graded 2, invalid 2' in printed
+    check_class_outputs(out)
+    first = statuses(out)
+    assert 'damaged zip' in first['carol']['message'] and first['dave']['score'] == 0
+
+    # A re-run grades nothing; a changed submission alone is graded again.
+    assert run_batch(class_folder, out, options=FAST, log=lambda line: None) == {'skipped': 4, 'lost': 0}
+    assert statuses(out) == first
+    (class_folder / 'carol_1_cs231n.zip').write_bytes(b'PK\x03\x04 another broken upload')
+    counts = run_batch(class_folder, out, workers=1, options=FAST, log=lambda line: None)
+    assert counts == {'skipped': 3, 'lost': 0, 'invalid': 1}
+    assert statuses(out)['carol']['sha256'] != first['carol']['sha256']
+    check_class_outputs(out)
+
+
+def test_force_regrades_and_other_options_are_another_grader_version(tmp_path):
+    folder = tmp_path / 'class'
+    folder.mkdir()
+    (folder / 'eve_1_cs231n.zip').write_bytes(b'not a zip')
+    out = tmp_path / 'out'
+    quiet = dict(workers=1, log=lambda line: None)
+    assert run_batch(folder, out, options=FAST, **quiet)['invalid'] == 1
+    assert run_batch(folder, out, options=FAST, force=True, **quiet)['invalid'] == 1
+    assert run_batch(folder, out, options={**FAST, 'select': 'test_loss'}, **quiet)['invalid'] == 1
+
+
+def _job(student='alice'):
+    return Job(student, 1, EXAMPLES / '1_cs231n.zip')
+
+
+def test_a_task_past_its_time_limit_is_a_timeout_verdict():
+    result = grade_task(_job(), FAST, time_limit=0.01)
+    assert result['record']['status'] == 'timeout' and result['record']['score'] == 0
+    assert 'longer than 0.01 s' in result['results']['output']
+
+
+def test_a_grader_crash_is_a_crash_verdict():
+    result = grade_task(_job(), {**FAST, 'no_such_option': 1}, time_limit=60)
+    assert result['record']['status'] == 'crash'
+    assert 'no_such_option' in result['record']['message'] and result['results']['score'] == 0.0
