@@ -1,12 +1,14 @@
 """
 Benchmark of grading, end to end (a script, not a test).
 
-    python benchmarks/bench_grading.py [--submission ZIP] [--folder DIR] [--only grade|check]
+    python benchmarks/bench_grading.py [--submission ZIP] [--part2 ZIP] [--folder DIR] [--only grade|grade2|check]
 
 Times, as wall clock of the command line a TA or a student types:
 - `hw1grade grade ZIP` (default examples/1_cs231n.zip): intake, the Cython build, every check (the
   hidden CIFAR-10 trainings included), the notebooks in the sandbox, results.json and the report.
   Goal: under 5 minutes.
+- `hw1grade grade ZIP` for Part 2 (default examples/2_pytorch.zip): the models built, checked and
+  trained in the sandbox, deliverables, the challenge. Goal: under 8 minutes.
 - `hw1grade check DIR` (default reference/1_cs231n): the students' self-check, visible checks only.
   Goal: under 60 s.
 
@@ -23,7 +25,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 HW1GRADE = Path(sys.executable).with_name('hw1grade')
-GOALS = {'grade': 300.0, 'check': 60.0}
+GOALS = {'grade': 300.0, 'grade2': 480.0, 'check': 60.0}
 
 
 def load() -> str:
@@ -49,6 +51,7 @@ def timed(name: str, argv: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     parser.add_argument('--submission', default=str(ROOT / 'examples' / '1_cs231n.zip'))
+    parser.add_argument('--part2', default=str(ROOT / 'examples' / '2_pytorch.zip'))
     parser.add_argument('--folder', default=str(ROOT / 'reference' / '1_cs231n'))
     parser.add_argument('--only', choices=sorted(GOALS), help='time one command only')
     args = parser.parse_args()
@@ -56,6 +59,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix='bench-grading-') as out:
         if args.only in (None, 'grade'):
             figures['grade'] = timed('grade', ['grade', args.submission, '--out', out])
+        if args.only in (None, 'grade2'):
+            figures['grade2'] = timed('grade2', ['grade', args.part2, '--out', out + '/part2'])
         if args.only in (None, 'check'):
             figures['check'] = timed('check', ['check', args.folder])
     print('\n' + ', '.join(f'{name} {seconds:.1f} s (goal {GOALS[name]:.0f} s)' for name, seconds in figures.items()))
