@@ -83,3 +83,15 @@ def test_a_grader_crash_is_a_crash_verdict():
     result = grade_task(_job(), {**FAST, 'no_such_option': 1}, time_limit=60)
     assert result['record']['status'] == 'crash'
     assert 'no_such_option' in result['record']['message'] and result['results']['score'] == 0.0
+
+
+def test_review_flags_come_from_the_notes_and_the_notebooks():
+    from graders.batch import outcome
+    from graders.report import Graded
+    from graders.rubric import load_rubric
+    graded = Graded('x.zip', 2, load_rubric(), [], 1.0, notes=[
+        "flagged for review: softmax.log claims 0.900 test accuracy, but the grader's own run measured 0.300",
+        "manual review: MyModel did not finish the grader's training run", 'np.int shimmed'],
+        notebooks=[{'name': 'softmax.ipynb', 'status': 'ran', 'flags': ['claims 0.9, measured 0.3']}])
+    flags = outcome(_job(), graded, 'graded')['record']['flags']
+    assert len(flags) == 3 and flags[2] == 'softmax.ipynb: claims 0.9, measured 0.3'
