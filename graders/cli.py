@@ -19,6 +19,7 @@ from graders import cifar10
 from graders.batch import add_batch_commands
 from graders.challenge import add_challenge_commands
 from graders.example import add_example_commands
+from graders.gradescope import add_export_commands
 from graders.grade import add_grade_commands
 from graders.leaderboard import add_leaderboard_commands
 from graders.notebooks import add_notebooks_commands
@@ -70,7 +71,7 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
 # One entry per top-level group.
 COMMAND_GROUPS = [add_grade_commands, add_data_commands, add_challenge_commands, add_reference_commands,
                   add_notebooks_commands, add_example_commands, add_starter_commands,
-                  add_leaderboard_commands, add_batch_commands]
+                  add_leaderboard_commands, add_batch_commands, add_export_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:
