@@ -217,10 +217,9 @@ def _connect(scheduler: str | None, workers: int | None):
     from distributed import Client, LocalCluster
     if scheduler:
         return Client(scheduler), None
-    for name in THREAD_VARIABLES:   # inherited by the worker processes before they import numpy
-        os.environ[name] = '1'
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                           dashboard_address=None, host='127.0.0.1')
+                           dashboard_address=None, host='127.0.0.1',
+                           env={name: '1' for name in THREAD_VARIABLES})   # set before numpy is imported
     return Client(cluster), cluster
 
 
