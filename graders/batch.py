@@ -31,7 +31,6 @@ import threading
 import time
 import traceback
 from contextlib import contextmanager
-from dataclasses import asdict
 from pathlib import Path
 
 from graders.report import Graded, html_report

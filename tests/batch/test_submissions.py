@@ -1,7 +1,6 @@
 """Finding the submissions of a class folder in every supported layout (nothing is graded here)."""
 import shutil
 import zipfile
-from pathlib import Path
 
 from graders.submissions import content_digest, discover
 from tests.batch.conftest import EXAMPLES
