@@ -76,8 +76,12 @@ def _pin_threads():
 
 @contextmanager
 def uid_slot(lock_dir: Path = Path(tempfile.gettempdir())):
-    """A sandbox uid no other grader on this host holds (an flock per uid, released with the process)."""
+    """A sandbox uid no other grader on this host holds (an flock per uid, released with the process).
+    None when not root: the sandbox then runs as the calling user, whatever uid it is given."""
     import fcntl
+    if os.geteuid() != 0:
+        yield None
+        return
     for slot in range(UID_SLOTS):
         handle = open(lock_dir / f'hw1grade-uid-{UID_TOP - slot}.lock', 'w')
         try:

@@ -1,5 +1,6 @@
 """`hw1grade batch` on a LocalCluster: every student's outcome, the gradebook, the index, resume."""
 import json
+import os
 from pathlib import Path
 
 import pandas as pd
@@ -95,3 +96,13 @@ def test_review_flags_come_from_the_notes_and_the_notebooks():
         notebooks=[{'name': 'softmax.ipynb', 'status': 'ran', 'flags': ['claims 0.9, measured 0.3']}])
     flags = outcome(_job(), graded, 'graded')['record']['flags']
     assert len(flags) == 3 and flags[2] == 'softmax.ipynb: claims 0.9, measured 0.3'
+
+
+def test_graders_side_by_side_get_distinct_sandbox_uids(tmp_path):
+    from graders.batch import uid_slot
+    if os.geteuid() != 0:
+        pytest.skip('sandbox uids are chosen only when grading as root')
+    with uid_slot(tmp_path) as first, uid_slot(tmp_path) as second:
+        assert first == 65534 and second == 65533
+    with uid_slot(tmp_path) as again:
+        assert again == 65534
