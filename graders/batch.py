@@ -285,7 +285,7 @@ def run_batch(folder: Path, out: Path, *, scheduler: str | None = None, workers:
                                                            f'repeatedly ({err})')
                 store(out, result, digest, version)
                 counts[result['record']['status']] = counts.get(result['record']['status'], 0) + 1
-                progress.update(result['record'], sum(1 for f in futures if not f.done()))
+                progress.update(result['record'], sum(len(keys) for keys in client.processing().values()))
         finally:
             client.close()
             if cluster is not None:
