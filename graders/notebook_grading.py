@@ -147,7 +147,9 @@ def _build_withheld(source: Path, home: Path, stamp: dict) -> Path:
         batch = {'batch_label': 'testing batch 1 of 1 (labels withheld by the grader)',
                  'data': data, 'labels': [0] * len(data)}
         with open(built / cifar10.TEST_BATCH, 'wb') as f:
-            pickle.dump(batch, f, protocol=2)   # written here, from trusted data
+            # Protocol 3: readable by every Python 3 loader, and its only globals are the numpy ones
+            # graders.cifar10's restricted unpickler accepts (protocol 2 adds _codecs.encode for bytes).
+            pickle.dump(batch, f, protocol=3)
         for path in [built, *built.iterdir()]:
             path.chmod(0o755 if path.is_dir() else 0o644)
         (home / WITHHELD_STAMP).unlink(missing_ok=True)
