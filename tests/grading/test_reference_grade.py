@@ -31,3 +31,17 @@ def test_the_bundled_example_earns_full_marks(cifar10_dir, tmp_path, capsys):
         line = next(line for line in summary.splitlines() if line.strip().startswith(name))
         assert ' ok' in line, line
     assert (tmp_path / 'report.html').read_text().count('class="pass"') == len(document['tests'])
+
+
+@pytest.mark.slow
+@pytest.mark.cifar
+def test_the_bundled_part2_example_earns_full_marks(cifar10_dir, tmp_path, capsys):
+    """The reference Part 2 run, zipped by its collect script: 16/16 with the grader's training runs."""
+    assert cli.main(['grade', str(ROOT / 'examples' / '2_pytorch.zip'), '--out', str(tmp_path)]) == 0
+    document = results_of(tmp_path)
+    failed = [f'{t["number"]} {t["name"]}: {t["output"]}' for t in document['tests'] if t['status'] != 'passed']
+    assert not failed, '\n'.join(failed)
+    assert document['score'] == 16
+    board = {entry['name']: entry['value'] for entry in document['leaderboard']}
+    assert board['Accuracy (all challenge images)'] >= 0.85   # the reference MyModel's own bar
+    assert set(board) == {'Public accuracy (10% split)', 'Accuracy (all challenge images)'}
