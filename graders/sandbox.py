@@ -328,6 +328,17 @@ class Sandbox:
             proc.wait(10)
         except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
             pass
+        self._wait_for_released_processes()
+
+    def _wait_for_released_processes(self, seconds: float = 10.0):
+        """After a kill, wait (bounded) until the killed processes no longer count against the uid's
+        RLIMIT_NPROC: a fork bomb's hundreds of processes are torn down asynchronously with their pid
+        namespace, and a worker started at once would fail with EAGAIN."""
+        if not self.as_root:   # the sandbox user is the host user: its own processes always count
+            return
+        deadline = time.monotonic() + seconds
+        while _processes_of(self.uid) > self.limits.processes // 2 and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def describe_exit(self, returncode: int) -> str:
         """'exit code N' or the student-readable reason for a death by signal."""
