@@ -26,6 +26,7 @@ data: setup
 # collect_submission.sh) as a TA would: results.json, report.html and a summary table.
 demo: data
 	$(BIN)/hw1grade grade examples/1_cs231n.zip --out out/demo/1_cs231n
+	$(BIN)/hw1grade grade examples/2_pytorch.zip --out out/demo/2_pytorch
 
 notebooks: data
 	$(BIN)/hw1grade notebooks run $(PART1) --out out/notebooks
