@@ -197,6 +197,12 @@ class Worker:
         fields = {'op': 'call', 'target': target, 'keep': [int(k) for k in keep], 'check_inputs': check_inputs}
         return self._request(fields, {'args': args, 'kwargs': kwargs}, '`%s`' % target.replace(':', '.'), timeout)
 
+    def function(self, target: str) -> Handle:
+        """A Handle to `package.module:function` of the submission, to pass as an argument (a trainer's
+        loss_function); the function itself stays in the worker."""
+        module, name = target.split(':')
+        return self.get_attr(self.call('importlib:import_module', module), name)
+
     def call_method(self, handle: Handle, name: str, *args, timeout: float | None = None, **kwargs):
         """Call a method of an object that lives in the worker."""
         return self._request({'op': 'call_method', 'handle': self._handle_id(handle, name), 'name': name},

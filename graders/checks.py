@@ -21,7 +21,7 @@ def rel_error(x: np.ndarray, y: np.ndarray) -> float:
 def as_array(name: str, value, shape: tuple[int, ...] | None = None, *, kind: str = 'fc') -> np.ndarray:
     """`value` if it is a numpy array of the right kind ('f' float, 'i'/'u' integer, 'b' bool, 'c'
     complex) and shape; else the check fails saying what came back."""
-    if not isinstance(value, np.ndarray) or type(value) is not np.ndarray:
+    if type(value) is not np.ndarray:
         fail(f'{name}: expected a numpy array, got {describe(value)}')
     if value.dtype.kind not in kind:
         fail(f'{name}: expected a {"floating" if "f" in kind else "integer"} array, got dtype {value.dtype}')

@@ -109,8 +109,6 @@ def results_document(graded: Graded) -> dict:
     document = build_results(graded.rubric, graded.scored, seconds=graded.seconds, output=output,
                              leaderboard=leaderboard_entries(graded.scored),
                              extra_data={'part': graded.part, 'notes': graded.notes})
-    if not graded.scored:   # nothing ran: the score must still be explicit
-        document['score'] = 0.0
     return document
 
 

@@ -63,6 +63,12 @@ class CifarTask:
         return accuracy
 
 
+@pytest.fixture
+def tolerance(settings) -> float:
+    """The relative error every comparison with the reference allows (rubric [tolerances])."""
+    return settings['tolerances']['relative_error']
+
+
 @pytest.fixture(scope='session')
 def cifar_batches(cifar10_dir):
     """(train images, train labels, test images, test labels) from the real archive, uint8 images."""

@@ -60,9 +60,8 @@ def test_loss(worker, rng):
 
 
 @pytest.mark.points('Q8.1', 1)
-def test_gradient(worker, rng, settings):
+def test_gradient(worker, rng, settings, tolerance):
     """softmax_loss_vectorized's gradient matches its own loss (analytic and numeric)"""
-    tolerance = settings['tolerances']['relative_error']
     for c, d, n in PROBLEMS:
         W, X, y = problem(rng, c, d, n)
         for reg in (0.0, 0.37):

@@ -19,11 +19,6 @@ PARAMS = ('W1', 'b1', 'W2', 'b2')
 
 
 @pytest.fixture
-def tolerance(settings):
-    return settings['tolerances']['relative_error']
-
-
-@pytest.fixture
 def ref():
     return part1('cs231n.classifiers.neural_net')
 
@@ -33,12 +28,6 @@ def problems(rng):
     yield 'the toy problem', *toy_two_layer_problem()
     yield 'a fresh problem', *random_two_layer_problem(rng)
     yield 'a fresh problem of one example', *random_two_layer_problem(rng, n=1, d=5, h=3, c=6)
-
-
-def function_handle(worker, target):
-    """A handle to a function of the submission, to pass as an argument (the trainer's loss_function)."""
-    module, name = target.split(':')
-    return worker.get_attr(worker.call('importlib:import_module', module), name)
 
 
 @pytest.mark.points('Q8.2', 1)
@@ -76,7 +65,7 @@ def compare_training(worker, rng, update, momentum):
     """Train the toy problem and a fresh one with `update`; the loss histories must match the reference's."""
     trainer_ref = part1('cs231n.classifier_trainer').ClassifierTrainer
     net_ref = part1('cs231n.classifiers.neural_net').two_layer_net
-    loss_function = function_handle(worker, NET)
+    loss_function = worker.function(NET)
     runs = [('the toy problem', *toy_two_layer_problem(), 0.001, 1e-1, 1.0, 100),
             ('a fresh problem', *random_two_layer_problem(rng, n=12), 0.01, 3e-2, 0.9, 40)]
     for label, X, y, model, reg, lr, decay, epochs in runs:
@@ -118,7 +107,7 @@ def test_cifar10_accuracy(worker, cifar_task):
     n_val = 1000
     result = as_tuple('ClassifierTrainer.train(...)', worker.call_method(
         trainer, 'train', X_train[:-n_val], y_train[:-n_val], X_train[-n_val:], y_train[-n_val:], model,
-        function_handle(worker, NET), reg=run['reg'], learning_rate=run['learning_rate'],
+        worker.function(NET), reg=run['reg'], learning_rate=run['learning_rate'],
         momentum=run['momentum'], learning_rate_decay=run['learning_rate_decay'], update='momentum',
         num_epochs=run['num_epochs'], batch_size=run['batch_size'], timeout=task.timeout), 4)
     scores = as_array('two_layer_net(X, best_model)', worker.call(NET, X_heldout, result[0]), (len(X_heldout), 10))

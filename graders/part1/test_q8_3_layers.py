@@ -35,11 +35,6 @@ AFFINE_PROBLEMS = [((4, 5), 3), ((1, 2, 3, 4), 6), ((7, 3, 2), 1)]
 
 
 @pytest.fixture
-def tolerance(settings):
-    return settings['tolerances']['relative_error']
-
-
-@pytest.fixture
 def ref():
     return part1(LAYERS)
 

@@ -13,6 +13,7 @@ from graders.plugin import fail
 from graders.reference import part1
 
 CONVNET = 'cs231n.classifiers.convnet'
+NET = f'{CONVNET}:two_layer_convnet'
 TRAINER = 'cs231n.classifier_trainer:ClassifierTrainer'
 
 
@@ -28,34 +29,30 @@ def init_model(worker, **options):
     return model
 
 
-def convnet_handle(worker):
-    return worker.get_attr(worker.call('importlib:import_module', CONVNET), 'two_layer_convnet')
-
-
 @pytest.mark.points('Q8.4', 1)
-def test_initial_loss(worker, ref, rng, extension, settings):
+def test_initial_loss(worker, ref, rng, extension, tolerance):
     """The convnet's loss on its initial weights matches the reference (about log 10)"""
     model = init_model(worker, input_shape=(3, 16, 16), num_filters=8, filter_size=5)
     X = rng.standard_normal((6, 3, 16, 16))
     y = rng.integers(0, 10, size=6)
     for reg in (0.0, 1.0):
-        loss, _ = as_tuple('two_layer_convnet(X, model, y, reg)', worker.call(f'{CONVNET}:two_layer_convnet', X, model, y, reg), 2)
+        loss, _ = as_tuple('two_layer_convnet(X, model, y, reg)', worker.call(NET, X, model, y, reg), 2)
         expect_close(f'initial loss with reg={reg}', np.asarray(as_scalar('loss', loss)),
-                     np.asarray(ref.two_layer_convnet(X, model, y, reg)[0]), settings['tolerances']['relative_error'])
+                     np.asarray(ref.two_layer_convnet(X, model, y, reg)[0]), tolerance)
 
 
 @pytest.mark.points('Q8.4', 1)
-def test_gradients(worker, ref, rng, extension, settings):
+def test_gradients(worker, ref, rng, extension, tolerance):
     """The convnet's gradients (2 inputs of 3x16x16, 3 filters of 3x3) match the reference"""
     model = init_model(worker, input_shape=(3, 16, 16), num_filters=3, filter_size=3, weight_scale=0.1)
     X = rng.standard_normal((2, 3, 16, 16))
     y = rng.integers(0, 10, size=2)
-    _, grads = as_tuple('two_layer_convnet(X, model, y, reg)', worker.call(f'{CONVNET}:two_layer_convnet', X, model, y, 0.3), 2)
+    _, grads = as_tuple('two_layer_convnet(X, model, y, reg)', worker.call(NET, X, model, y, 0.3), 2)
     expected = ref.two_layer_convnet(X, model, y, 0.3)[1]
     if not isinstance(grads, dict) or set(grads) != set(expected):
         fail('two_layer_convnet must return grads for W1, b1, W2, b2')
     for name in ('W1', 'b1', 'W2', 'b2'):
-        expect_close(f'grads[{name!r}]', grads[name], expected[name], settings['tolerances']['relative_error'])
+        expect_close(f'grads[{name!r}]', grads[name], expected[name], tolerance)
 
 
 @pytest.mark.points('Q8.4', 1)
@@ -66,7 +63,7 @@ def test_overfit_small_set(worker, extension, cifar_task, record_property):
     run = task.run
     model = init_model(worker, filter_size=run['filter_size'], num_filters=run['num_filters'])
     result = as_tuple('ClassifierTrainer.train(...)', worker.call_method(
-        worker.call(TRAINER), 'train', X, y, X, y, model, convnet_handle(worker), reg=run['reg'],
+        worker.call(TRAINER), 'train', X, y, X, y, model, worker.function(NET), reg=run['reg'],
         learning_rate=run['learning_rate'], update='sgd', num_epochs=run['num_epochs'],
         batch_size=run['batch_size'], timeout=task.timeout), 4)
     train_accuracy = [as_scalar('train_acc_history entry', a) for a in result[2]]
@@ -86,8 +83,8 @@ def test_cifar10_accuracy(worker, extension, cifar_task):
     model = init_model(worker, filter_size=run['filter_size'], num_filters=run['num_filters'])
     result = as_tuple('ClassifierTrainer.train(...)', worker.call_method(
         worker.call(TRAINER), 'train', X_train[:-n_val], y_train[:-n_val], X_train[-n_val:], y_train[-n_val:],
-        model, convnet_handle(worker), reg=run['reg'], learning_rate=run['learning_rate'], update='sgd',
+        model, worker.function(NET), reg=run['reg'], learning_rate=run['learning_rate'], update='sgd',
         num_epochs=run['num_epochs'], batch_size=run['batch_size'], timeout=task.timeout), 4)
     scores = as_array('two_layer_convnet(X, best_model)',
-                      worker.call(f'{CONVNET}:two_layer_convnet', X_heldout, result[0]), (len(X_heldout), 10))
+                      worker.call(NET, X_heldout, result[0]), (len(X_heldout), 10))
     task.expect_accuracy(np.argmax(scores, axis=1))
