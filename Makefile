@@ -4,9 +4,14 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PART1   := reference/1_cs231n
 
-.PHONY: setup ext data demo notebooks test bench clean
+.PHONY: system setup ext data demo notebooks test bench clean
 
-$(BIN)/hw1grade: pyproject.toml
+# The Debian packages grading needs (bubblewrap, chromium, poppler-utils, zip): installed as root with
+# apt-get, otherwise the exact command is printed and make stops before anything is graded.
+system:
+	scripts/system-packages.sh
+
+$(BIN)/hw1grade: pyproject.toml | system
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@
