@@ -18,6 +18,7 @@ from pathlib import Path
 from graders import cifar10
 from graders.batch import add_batch_commands
 from graders.challenge import add_challenge_commands
+from graders.doctor import add_doctor_commands
 from graders.example import add_example_commands
 from graders.gradescope import add_export_commands
 from graders.grade import add_grade_commands
@@ -71,7 +72,7 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
 # One entry per top-level group.
 COMMAND_GROUPS = [add_grade_commands, add_data_commands, add_challenge_commands, add_reference_commands,
                   add_notebooks_commands, add_example_commands, add_starter_commands,
-                  add_leaderboard_commands, add_batch_commands, add_export_commands]
+                  add_leaderboard_commands, add_batch_commands, add_export_commands, add_doctor_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

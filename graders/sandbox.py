@@ -100,6 +100,29 @@ TORCH_LIMITS = Limits(memory_bytes=8 * GiB, cpu_seconds=3600, processes=512, fil
 
 
 @dataclass(frozen=True)
+class Isolation:
+    """The isolation a sandbox achieved, for the doctor table, results.json and the report.
+
+    level: 'bubblewrap', 'namespaces' or 'rlimits' (see the module docstring); namespaces: those the
+    sandboxed processes are in ('user', 'mount', 'pid', 'network', 'ipc', 'uts'); why_not: for a namespace
+    not used, why; uid_switch: whether they run as an unprivileged uid other than the grader's;
+    seccomp: whether the seccomp filter is applied (seccomp_detail says which or why not)."""
+    level: str
+    namespaces: tuple[str, ...]
+    why_not: Mapping[str, str]
+    uid_switch: bool
+    seccomp: bool
+    seccomp_detail: str
+
+    def summary(self) -> str:
+        """One line: the level and what it is made of."""
+        parts = ['namespaces: ' + (', '.join(self.namespaces) or 'none'),
+                 'uid switch' if self.uid_switch else 'same uid as the grader',
+                 'seccomp' if self.seccomp else 'no seccomp', 'resource limits']
+        return '%s (%s)' % (self.level, '; '.join(parts))
+
+
+@dataclass(frozen=True)
 class RunResult:
     """What a sandboxed command did. stdout/stderr are decoded and capped (head and tail kept)."""
     returncode: int
@@ -244,6 +267,11 @@ class Sandbox:
         if self.as_root:
             _chown_tree(self.scratch, self.uid)
         self.python = sys.executable
+        full = ('mount', 'pid', 'network', 'ipc', 'uts') + (() if self.as_root else ('user',))
+        self.isolation_info = Isolation(
+            self.isolation, full if self.isolation == 'bubblewrap' else (),
+            {} if self.isolation == 'bubblewrap' else {ns: problem for ns in full},
+            self.as_root, False, 'not applied')
 
     # -- paths -----------------------------------------------------------------------------------
 
