@@ -77,7 +77,7 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             submission = intake.open_submission(path, part=part, scratch=scratch)
             context.part, context.submission = submission.part, submission.root
             context.notes.extend(submission.notes)
-            context.seed = int(submission.digest[:8], 16)
+            context.seed, context.digest = int(submission.digest[:8], 16), submission.digest
             context.make_sandbox, context.make_worker = _sandbox_factories(submission.root, context, sandbox_uid)
             if notebooks and submission.part == 1:
                 # Before any of its code runs: the notebooks run and claimed are the ones submitted.

@@ -63,6 +63,7 @@ class SessionContext:
     find_cifar10: Any = None                 # callable () -> cifar-10-batches-py folder, raising
                                              # cifar10.DataError; default cifar10.ensure_cifar10
 
+    digest: str = ''                         # the submission's sha256 (intake): keys its held-out draw
 
 class GradingPlugin:
     def __init__(self, context: SessionContext):
@@ -163,6 +164,11 @@ class GradingPlugin:
         if self.context.submission is None:
             fail(self.context.intake_error or 'the submission could not be read')
         return self.context.submission
+    def submission_digest(self) -> str:
+        """What identifies the submitted bytes (graders/heldout.py draws its held-out images with it)."""
+        return self.context.digest or str(self.context.seed)
+
+    @pytest.fixture(scope='session')
 
     @pytest.fixture(scope='session')
     def sandbox(self, submission):

@@ -1,7 +1,9 @@
 """Fixtures of the Part 1 checks: grader-controlled CIFAR-10 runs.
 
 The sandbox receives training images and labels and the held-out images; the held-out labels stay
-in this process, which scores the predictions that come back.
+in this process, which scores the predictions that come back. The held-out images are drawn per grade
+with the course secret and transformed (graders/heldout.py), so their public labels cannot be looked
+up; an accuracy above the run's plausibility ceiling (rubric `ceiling`) earns nothing and is flagged.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from graders import cifar10
+from graders import cifar10, heldout
 from graders.checks import as_array
 from graders.plugin import fail
 
@@ -28,6 +30,7 @@ class CifarTask:
     heldout_labels: np.ndarray    # (M,), never sent to the sandbox
     record: Callable[[str, object], None]   # pytest's record_property: the figure goes to the report
     timeout: float = 600.0
+    notes: list[str] | None = None          # the report's notes: where a review flag goes
 
     def _centered(self):
         mean = self.train_images.mean(axis=0)
@@ -57,10 +60,45 @@ class CifarTask:
         accuracy = float(np.mean(labels == self.heldout_labels))
         self.record('accuracy', round(accuracy, 4))
         threshold = self.run['threshold']
+        heldout.implausible(accuracy, self.run, f'{self.name}: accuracy {accuracy:.3f} on {len(labels)} '
+                            'held-out CIFAR-10 images', self.notes)
         if accuracy < threshold:
             fail(f'{self.name}: accuracy {accuracy:.3f} on {len(labels)} held-out CIFAR-10 images, '
                  f'below the {threshold:.2f} that correct code reaches with the grader\'s settings')
         return accuracy
+
+
+@pytest.fixture(scope='session')
+def course_secret(settings, context_notes) -> heldout.CourseSecret:
+    """The course secret of the held-out draws (graders/heldout.py); a note says when it is the demo one."""
+    try:
+        secret = heldout.course_secret(settings)
+    except heldout.SecretError as err:
+        raise RuntimeError(f'the grader\'s course secret is unusable: {err}') from None
+    if secret.demo and heldout.DEMO_NOTE not in context_notes:
+        context_notes.append(heldout.DEMO_NOTE)
+    return secret
+
+
+@pytest.fixture(scope='session')
+def heldout_pool(settings, cifar_batches) -> heldout.HeldOut:
+    """Where held-out images are drawn from: rubric [heldout] images (staff's own folder), else
+    CIFAR-10's public test batch."""
+    folder = heldout.settings_of(settings)['images']
+    if not folder:
+        return heldout.HeldOut(cifar_batches[2], cifar_batches[3])
+    try:
+        return heldout.load_image_folder(folder)
+    except heldout.ImagesError as err:
+        raise RuntimeError(f'the grader\'s held-out images are unusable: {err}') from None
+
+
+@pytest.fixture(scope='session')
+def draw_heldout(settings, course_secret, heldout_pool, submission_digest):
+    """`draw_heldout(run name, n, seed)` -> HeldOut: this submission's held-out images of one run."""
+    def draw(run: str, n: int, seed: int = 0) -> heldout.HeldOut:
+        return heldout.draw_for_grade(settings, course_secret, heldout_pool, run, n, submission_digest, seed)
+    return draw
 
 
 @pytest.fixture
@@ -79,17 +117,20 @@ def cifar_batches(cifar10_dir):
 
 
 @pytest.fixture
-def cifar_task(settings, cifar_batches, worker, record_property):
-    """`cifar_task(name)` -> CifarTask for the rubric's [cifar10.<name>] run; the worker's numpy
-    random state is seeded so that a regrade replays the same run."""
+def cifar_task(settings, cifar_batches, draw_heldout, worker, record_property, context_notes):
+    """`cifar_task(name)` -> CifarTask for the rubric's [cifar10.<name>] run: the first training images,
+    held-out images drawn for this submission; the worker's numpy random state is seeded so that a
+    regrade replays the same run."""
     def make(name: str) -> CifarTask:
         run = settings['cifar10'][name]
-        train_x, train_y, test_x, test_y = cifar_batches
+        train_x, train_y, _, _ = cifar_batches
         n, m = run['train_images'], run['heldout_images']
-        worker.call('numpy.random:seed', int(run.get('seed', 0)))
+        seed = int(run.get('seed', 0))
+        held = draw_heldout(f'cifar10.{name}', m, seed)
+        worker.call('numpy.random:seed', seed)
         return CifarTask(name, run, train_x[:n].astype(np.float64), train_y[:n].astype(np.int64),
-                         test_x[:m].astype(np.float64), test_y[:m].astype(np.int64), record_property,
-                         float(run.get('timeout', 600)))
+                         held.images.astype(np.float64), held.labels, record_property,
+                         float(run.get('timeout', 600)), context_notes)
     return make
 
 

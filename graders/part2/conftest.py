@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from graders import challenge
-from graders.part1.conftest import cifar_batches  # noqa: F401  (the same real CIFAR-10 batches)
+# The same real CIFAR-10 batches, course secret and held-out draws as Part 1 (graders/heldout.py).
+from graders.part1.conftest import cifar_batches, course_secret, draw_heldout, heldout_pool  # noqa: F401
 from graders.part2.deliverables import submitted_files
 from graders.part2.models import SPECS, script_flags
 from graders.plugin import fail
@@ -41,6 +42,18 @@ def measured() -> dict:
     """Model name -> accuracy the grader measured by training it (filled by the training checks, read
     by the log checks that run after them)."""
     return {}
+
+
+@pytest.fixture(scope='session')
+def training_data(settings, cifar_batches, draw_heldout):
+    """`training_data(model)` -> (train images, train labels, held-out images, held-out labels) of the
+    rubric's [part2_training.<model>] run: the first training images, and held-out images drawn for this
+    submission with the course secret and transformed (their labels stay here)."""
+    def get(name: str):
+        run = settings['part2_training'][name]
+        held = draw_heldout(f'part2_training.{name}', run['heldout_images'], int(run.get('seed', 0)))
+        return cifar_batches[0], cifar_batches[1], held.images, held.labels
+    return get
 
 
 @pytest.fixture(scope='session')

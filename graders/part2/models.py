@@ -15,6 +15,7 @@ import numpy as np
 
 from graders.bridge import CallTimeout, SubmissionRaised
 from graders.checks import as_array, describe
+from graders.heldout import implausible
 from graders.intake import read_submitted
 from graders.plugin import fail
 
@@ -200,6 +201,8 @@ def train_and_score(worker, spec: ModelSpec, flags: dict, run: dict, data, recor
     accuracy = float(np.mean(labels == heldout_y[:m]))
     measured[spec.name] = accuracy
     record('accuracy', round(accuracy, 4))
+    implausible(accuracy, run, f'{spec.cls} trained by the grader reached {accuracy:.3f} on {m} held-out '
+                'CIFAR-10 images, which', notes)
     if accuracy < run['threshold']:
         fail(f'{spec.cls} trained by the grader ({n} images, {run["epochs"]} epoch(s), SGD lr {run["lr"]}) '
              f'reached {accuracy:.3f} on {m} held-out CIFAR-10 images, below the {run["threshold"]:.2f} '

@@ -35,10 +35,10 @@ def test_architecture(worker, rng, model_flags):
 
 
 @pytest.mark.points('Q8.6', 0.6)
-def test_training(worker, model_flags, settings, cifar_batches, record_property, measured, context_notes):
+def test_training(worker, model_flags, settings, training_data, record_property, measured, context_notes):
     """TwoLayerNN trained by the grader on CIFAR-10 reaches the calibrated accuracy on held-out images"""
     models.train_and_score(worker, SPEC, model_flags(SPEC.name), settings['part2_training'][SPEC.name],
-                           cifar_batches, record_property, measured, context_notes)
+                           training_data(SPEC.name), record_property, measured, context_notes)
 
 
 @pytest.mark.points('Q8.6', 0.2)
