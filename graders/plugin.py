@@ -57,13 +57,13 @@ class SessionContext:
     make_worker: Any = None                  # callable (sandbox) -> bridge.Worker
     visible_only: bool = False
     seed: int = 0                            # fresh inputs differ between submissions, replay exactly
+    digest: str = ''                         # the submission's sha256 (intake): keys its held-out draw
     notes: list[str] = field(default_factory=list)   # for the report (shims, build notes...)
     call_timeout: float = 60.0               # default seconds per call into the sandbox (bridge.Worker)
     build_cache: Path | None = None          # earlier Cython builds to reuse (graders/build.py)
     find_cifar10: Any = None                 # callable () -> cifar-10-batches-py folder, raising
                                              # cifar10.DataError; default cifar10.ensure_cifar10
 
-    digest: str = ''                         # the submission's sha256 (intake): keys its held-out draw
 
 class GradingPlugin:
     def __init__(self, context: SessionContext):
@@ -154,6 +154,11 @@ class GradingPlugin:
             fail(f'CIFAR-10 is not available to the grader: {err}')
 
     @pytest.fixture(scope='session')
+    def submission_digest(self) -> str:
+        """What identifies the submitted bytes (graders/heldout.py draws its held-out images with it)."""
+        return self.context.digest or str(self.context.seed)
+
+    @pytest.fixture(scope='session')
     def build_cache(self) -> Path | None:
         """Where earlier Cython builds of identical sources are kept (None: always build)."""
         return self.context.build_cache
@@ -164,11 +169,6 @@ class GradingPlugin:
         if self.context.submission is None:
             fail(self.context.intake_error or 'the submission could not be read')
         return self.context.submission
-    def submission_digest(self) -> str:
-        """What identifies the submitted bytes (graders/heldout.py draws its held-out images with it)."""
-        return self.context.digest or str(self.context.seed)
-
-    @pytest.fixture(scope='session')
 
     @pytest.fixture(scope='session')
     def sandbox(self, submission):
