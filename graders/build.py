@@ -10,17 +10,40 @@ through `cythonize` (a wrapper around the student's setup.py; their files are no
 result carries a note saying so. A build that still fails gives a clear message; the graders then
 fail only the items that need the fast layers.
 
-With a `cache_dir`, a successful build is kept there under a digest of the extension's sources
-(`setup.py`, `.pyx`, `.pxd`, `.h`, ... at the top of `cs231n/`, plus the Python, Cython and numpy
-versions), and a later build of identical sources copies it instead of compiling again (about 15 s).
-So that those files are all the build can read from the submission, a cached build runs in a folder
-that holds only them: another file of the submission (a `setuptools.py` beside `setup.py`) cannot
-change what lands in the cache. The trusted side only copies the built files; it never loads them.
+The build cache (`cache_dir`, used by `hw1grade batch`): a successful build is kept under a digest
+of the extension's sources (`setup.py`, `.pyx`, `.pxd`, `.h`, ... at the top of `cs231n/`, plus the
+Python, Cython and numpy versions), and a later build of identical sources reuses it (about 15 s).
+
+Threat model of the cache. An entry is used by *other* students' grades, so what is stored must not
+depend on anything but the sources in its key, and storing or restoring must never follow a name the
+submission controls (the trusted process is root; the scratch tree is writable by sandboxed code,
+which may still run in the background, and `/proc/self/mountinfo` tells it the tree's host path).
+- The cached build runs in a fresh folder outside the scratch tree, in a sandbox of its own (the
+  worker's sandbox cannot see that folder), holding only the sources, read once through
+  `graders.untrusted` (no link followed, regular files only, capped); the digest is taken from the
+  very bytes written there. Another file of the submission (a `numpy.py` beside `setup.py`) cannot
+  change what lands in the cache, and a running worker cannot swap the built file.
+- The entry holds exactly one file, the one extension module the build produced (`im2col_cython`
+  with an extension suffix), and a record with its sha256; a build that produced anything else is not
+  stored. Builds without bubblewrap are never stored (a background process of the same uid could
+  reach the build folder).
+- A restore re-reads the record and the module without following links, checks the sha256, and
+  writes the module into `cs231n/` as a new file: whatever sits at that name (a link to a host file,
+  a FIFO, a folder) is removed with `unlinkat` first and the file is created with
+  `O_CREAT | O_EXCL | O_NOFOLLOW` relative to a descriptor of `cs231n/` opened without following.
+- The cache is neither used nor filled (a note says why) when the submission's extension folder holds
+  anything else the import could pick up: another extension module (`layers.cpython-*.so` shadows
+  `layers.py`), a `.pth` file, a package named like the extension, a link or a special file. Intake
+  drops compiled files, so anything of the kind was made by the submission's own code.
+The trusted side only copies the built file; it never loads it. Not defended: a student's own build
+or import hurting their own grade.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import hashlib
+import importlib.machinery
 import json
 import os
 import shutil
@@ -31,13 +54,23 @@ from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 
+from graders import untrusted
 from graders.sandbox import Sandbox
+from graders.untrusted import UnsafeFile
 
 BUILD_TIMEOUT = 300.0
 LOG_CHARS = 3000
 # What a cached build may read from the submission's extension folder (its top level only).
 BUILD_SOURCES = ('setup.py', '*.pyx', '*.pxd', '*.pxi', '*.h', '*.hpp', '*.c', '*.cpp')
 CACHE_RECORD = 'build.json'
+CACHE_FORMAT = 'hw1grade build cache 2: one module, sha256 checked'   # part of every key
+MODULE = 'im2col_cython'                  # the one extension module a cached build may produce
+SOURCE_BYTES = 4 << 20                    # one source file of the extension
+MODULE_BYTES = 64 << 20                   # the built module
+RECORD_BYTES = 1 << 20
+# Names the import system loads as compiled modules (Linux, plus what other platforms would).
+EXTENSION_ENDINGS = (*importlib.machinery.EXTENSION_SUFFIXES, '.so', '.pyd', '.dylib')
+HAZARD_ENTRIES = 5000                     # an extension folder with more entries is not cached
 
 # Runs the student's setup.py with language_level=2 forced into every cythonize() call.
 LEVEL2_SETUP = '''
@@ -68,20 +101,28 @@ class BuildResult:
     log: str = ''
 
 
+def is_extension_module(name: str) -> bool:
+    """Whether the import system would load a file of this name as a compiled module."""
+    return name.endswith(EXTENSION_ENDINGS)
+
+
 def remove_stale_builds(ext_dir: Path) -> list[str]:
-    """Delete compiled leftovers (`*.so`, `*.pyd`, `build/`, `.c` generated from a `.pyx`); their names."""
+    """Delete compiled leftovers (`*.so`, `*.pyd`, `build/`, `.c` generated from a `.pyx`) at the top of
+    `ext_dir`, links of those names included (removed, never followed); their names."""
+    listed = untrusted.entries(ext_dir)
+    sources = {e.name for e in listed if e.kind == untrusted.FILE and e.name.endswith('.pyx')}
     removed = []
-    for path in sorted(ext_dir.iterdir()):
-        generated_c = path.suffix == '.c' and path.with_suffix('.pyx').exists()
-        if path.is_symlink() or not (path.suffix in ('.so', '.pyd') or generated_c or path.name == 'build'):
-            continue
-        shutil.rmtree(path) if path.is_dir() else path.unlink()
-        removed.append(path.name)
+    for entry in listed:
+        generated_c = entry.name.endswith('.c') and entry.name[:-2] + '.pyx' in sources
+        if is_extension_module(entry.name) or generated_c or entry.name == 'build':
+            untrusted.remove(ext_dir, (entry.name,))
+            removed.append(entry.name)
     return removed
 
 
-def _built_modules(ext_dir: Path) -> list[str]:
-    return sorted(p.name for p in ext_dir.iterdir() if p.suffix in ('.so', '.pyd') and p.is_file())
+def _built_modules(build_dir: Path) -> list[str]:
+    return [e.name for e in untrusted.entries(build_dir)
+            if e.kind == untrusted.FILE and is_extension_module(e.name)]
 
 
 def _tail(text: str) -> str:
@@ -93,30 +134,16 @@ def build_extension(root, sandbox: Sandbox, *, package: str = 'cs231n', timeout:
     """Build `<root>/<package>` in place inside the sandbox (see the module docstring); with
     `cache_dir`, reuse or keep the build of identical sources there."""
     ext_dir = Path(root) / package
-    if not (ext_dir / 'setup.py').is_file():
-        return BuildResult(False, '%s/setup.py is missing: the Cython extension cannot be built' % package)
-    remove_stale_builds(ext_dir)
-    if cache_dir is None:
-        return _compile(ext_dir, sandbox, package, timeout)
-    entry = Path(cache_dir) / source_digest(ext_dir)
-    reused = _copy_cached(entry, ext_dir)
-    if reused is not None:
-        return reused
-    work = Path(tempfile.mkdtemp(prefix='.hw1grade-build-', dir=ext_dir))
     try:
-        for source in extension_sources(ext_dir):
-            shutil.copyfile(source, work / source.name)
-        if sandbox.as_root:   # the sandbox user builds there
-            for path in (work, *work.iterdir()):
-                os.lchown(path, sandbox.uid, sandbox.uid)
-        result = _compile(work, sandbox, package, timeout)
-        if result.ok:
-            for name in _built_modules(work):
-                shutil.move(work / name, ext_dir / name)
-            _keep(entry, ext_dir, result)
-    finally:
-        shutil.rmtree(work, ignore_errors=True)
-    return result
+        setup = [e for e in untrusted.entries(root, (package,)) if e.name == 'setup.py']
+        if not setup or setup[0].kind != untrusted.FILE:
+            return BuildResult(False, '%s/setup.py is missing: the Cython extension cannot be built' % package)
+        remove_stale_builds(ext_dir)
+        if cache_dir is None:
+            return _compile(ext_dir, sandbox, package, timeout)
+        return _cached_build(ext_dir, sandbox, package, timeout, Path(cache_dir))
+    except UnsafeFile as err:
+        return BuildResult(False, 'the Cython extension cannot be built: %s' % err)
 
 
 def _compile(build_dir: Path, sandbox: Sandbox, package: str, timeout: float) -> BuildResult:
@@ -141,48 +168,133 @@ def _compile(build_dir: Path, sandbox: Sandbox, package: str, timeout: float) ->
 
 # -- build cache -----------------------------------------------------------------------------------
 
-def extension_sources(ext_dir: Path) -> list[Path]:
-    """The files a cached build works from: plain files at the top of `ext_dir` named by BUILD_SOURCES."""
-    return sorted(p for p in Path(ext_dir).iterdir()
-                  if p.is_file() and not p.is_symlink() and any(p.match(g) for g in BUILD_SOURCES))
+def read_sources(ext_dir: Path) -> dict[str, bytes]:
+    """The files a cached build works from: regular files at the top of `ext_dir` named by BUILD_SOURCES,
+    read once, without following links. UnsafeFile for one over SOURCE_BYTES."""
+    found = {}
+    for entry in untrusted.entries(ext_dir):
+        if entry.kind == untrusted.FILE and any(fnmatch.fnmatchcase(entry.name, g) for g in BUILD_SOURCES):
+            data = untrusted.read_file(ext_dir, (entry.name,), SOURCE_BYTES)
+            if data is not None:
+                found[entry.name] = data
+    return found
+
+
+def _digest(sources: dict[str, bytes]) -> str:
+    digest = hashlib.sha256()
+    for part in (CACHE_FORMAT, sys.version, sysconfig.get_platform(), metadata.version('Cython'),
+                 metadata.version('numpy'), LEVEL2_SETUP):
+        digest.update(part.encode() + b'\0')
+    for name in sorted(sources):
+        digest.update(b'%s\0%d\0' % (name.encode(), len(sources[name])) + sources[name])
+    return digest.hexdigest()
 
 
 def source_digest(ext_dir: Path) -> str:
     """sha256 of the extension's sources (names and contents) and of what else decides the build."""
-    digest = hashlib.sha256()
-    for part in (sys.version, sysconfig.get_platform(), metadata.version('Cython'), metadata.version('numpy'),
-                 LEVEL2_SETUP):
-        digest.update(part.encode() + b'\0')
-    for path in extension_sources(ext_dir):
-        data = path.read_bytes()
-        digest.update(b'%s\0%d\0' % (path.name.encode(), len(data)) + data)
-    return digest.hexdigest()
+    return _digest(read_sources(ext_dir))
 
 
-def _copy_cached(entry: Path, ext_dir: Path) -> BuildResult | None:
-    """Copy a kept build into `ext_dir`; None when there is none (or it cannot be read)."""
+def import_hazards(ext_dir: Path, built: tuple[str, ...] = ()) -> list[str]:
+    """What in `ext_dir` (its whole tree) the import could pick up besides the modules `built` (regular
+    files at its top): extension modules, .pth files, a package named like the extension, links,
+    special files."""
+    hazards = []
+    count = 0
+    for rel, entry in untrusted.walk(ext_dir, max_entries=HAZARD_ENTRIES + 1):
+        count += 1
+        path = '/'.join((ext_dir.name, *rel))
+        if entry.kind == untrusted.LINK:
+            hazards.append(f'{path} (a symbolic link)')
+        elif entry.kind == untrusted.OTHER:
+            hazards.append(f'{path} (a FIFO, socket or device)')
+        elif entry.kind == untrusted.FILE and is_extension_module(entry.name) \
+                and not (len(rel) == 1 and entry.name in built):
+            hazards.append(f'{path} (a compiled module)')
+        elif entry.kind == untrusted.FILE and entry.name.endswith('.pth'):
+            hazards.append(f'{path} (a .pth file)')
+        elif entry.kind == untrusted.DIR and len(rel) == 1 and entry.name.split('.')[0] == MODULE:
+            hazards.append(f'{path}/ (a folder named like the extension module)')
+    if count > HAZARD_ENTRIES:
+        hazards.append(f'more than {HAZARD_ENTRIES} files and folders in {ext_dir.name}/')
+    return hazards
+
+
+def _cached_build(ext_dir: Path, sandbox: Sandbox, package: str, timeout: float, cache_dir: Path) -> BuildResult:
+    """Restore the build of these sources from `cache_dir`, or build them in a fresh folder of their
+    own, install the module into `ext_dir`, and keep it in the cache (see the module docstring)."""
+    sources = read_sources(ext_dir)
+    entry = cache_dir / _digest(sources)
+    hazards = import_hazards(ext_dir)
+    if not hazards:
+        restored = _restore(entry, ext_dir)
+        if restored is not None:
+            return restored
+    result, modules, isolated = _isolated_build(sources, sandbox, package, timeout)
+    for name, data in modules.items():
+        untrusted.write_file(ext_dir, (name,), data)
+    hazards = hazards or import_hazards(ext_dir, tuple(modules))
+    notes = result.notes
+    if hazards:
+        shown = ', '.join(hazards[:5]) + (' and %d more' % (len(hazards) - 5) if len(hazards) > 5 else '')
+        notes += ('the build cache was neither used nor filled: %s/ holds what the import could pick up '
+                  'besides the built extension: %s' % (package, shown),)
+    elif result.ok and isolated and len(modules) == 1 and next(iter(modules)).startswith(MODULE + '.'):
+        _store(entry, *next(iter(modules.items())), result)
+    return BuildResult(result.ok, result.message, notes, result.log)
+
+
+def _isolated_build(sources: dict[str, bytes], sandbox: Sandbox, package: str, timeout: float
+                    ) -> tuple[BuildResult, dict[str, bytes], bool]:
+    """Build `sources` in a fresh folder outside the scratch tree, in a sandbox of its own like
+    `sandbox`: (result, {module name: bytes}, whether it ran under bubblewrap)."""
+    work = Path(tempfile.mkdtemp(prefix='hw1grade-build-'))
     try:
-        record = json.loads((entry / CACHE_RECORD).read_text())
-        modules = [m for m in record['modules'] if Path(m).name == m and (entry / m).is_file()]
-        if not modules or len(modules) != len(record['modules']):
+        for name, data in sources.items():
+            untrusted.write_file(work, (name,), data)
+        builder = Sandbox(work, sandbox.limits, uid=sandbox.uid,
+                          bwrap=getattr(sandbox, '_bwrap', None) or 'bwrap')
+        result = _compile(work, builder, package, timeout)
+        modules = {}
+        if result.ok:
+            for name in _built_modules(work):
+                modules[name] = untrusted.read_file(work, (name,), MODULE_BYTES)
+        return result, modules, builder.isolation == 'bubblewrap' and sandbox.isolation == 'bubblewrap'
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _restore(entry: Path, ext_dir: Path) -> BuildResult | None:
+    """Write the kept module of `entry` into `ext_dir` after checking its sha256; None when there is
+    no usable entry."""
+    try:
+        raw = untrusted.read_file(entry, (CACHE_RECORD,), RECORD_BYTES)
+        if raw is None:
             return None
-        for name in modules:
-            shutil.copyfile(entry / name, ext_dir / name)
-        return BuildResult(True, record['message'] + ' (an identical earlier build, reused)',
-                           tuple(record['notes']), record['log'])
-    except (OSError, ValueError, KeyError, TypeError):
+        record = json.loads(raw)
+        module = record['module']
+        if type(module) is not str or not module.startswith(MODULE + '.') or not is_extension_module(module):
+            return None
+        data = untrusted.read_file(entry, (module,), MODULE_BYTES)
+        if data is None or hashlib.sha256(data).hexdigest() != record['sha256']:
+            return None
+        result = BuildResult(True, record['message'] + ' (an identical earlier build, reused)',
+                             tuple(record['notes']), record['log'])
+    except (OSError, ValueError, KeyError, TypeError):   # UnsafeFile is a ValueError
         return None
+    untrusted.write_file(ext_dir, (module,), data)
+    return result
 
 
-def _keep(entry: Path, ext_dir: Path, result: BuildResult) -> None:
-    """Store a successful build under `entry`, atomically (a concurrent grader may store it too)."""
+def _store(entry: Path, module: str, data: bytes, result: BuildResult) -> None:
+    """Keep `module` under `entry`, atomically (a concurrent grader may store it too)."""
     entry.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix='.staging-', dir=entry.parent))
-    modules = _built_modules(ext_dir)
-    for name in modules:
-        shutil.copyfile(ext_dir / name, staging / name)
-    (staging / CACHE_RECORD).write_text(json.dumps({'modules': modules, 'message': result.message,
-                                                    'notes': list(result.notes), 'log': result.log}))
+    record = {'module': module, 'sha256': hashlib.sha256(data).hexdigest(), 'bytes': len(data),
+              'message': result.message, 'notes': list(result.notes), 'log': result.log}
+    untrusted.write_file(staging, (module,), data)
+    untrusted.write_file(staging, (CACHE_RECORD,), json.dumps(record).encode())
+    os.chmod(staging, 0o755)
     try:
         os.rename(staging, entry)
     except OSError:   # already there
