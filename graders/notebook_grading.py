@@ -28,7 +28,6 @@ How one notebook runs:
 from __future__ import annotations
 
 import dataclasses
-import errno
 import fcntl
 import json
 import math
@@ -36,7 +35,6 @@ import os
 import pickle
 import re
 import shutil
-import stat
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -47,7 +45,7 @@ from typing import Any
 import nbformat
 import numpy as np
 
-from graders import cifar10
+from graders import cifar10, untrusted
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, SUMMARY_FORMAT
 from graders.notebooks import NOTEBOOKS, NotebookRun, key_figures, probes_without_test_labels
 from graders.sandbox import GiB, MiB, Limits, Sandbox
@@ -168,57 +166,14 @@ def real_test_labels(source: Path | None = None) -> np.ndarray:
 
 # -- reading untrusted files of the scratch copy ---------------------------------------------------
 
-def _open_dir(root_fd: int, parts: Sequence[str], create: bool = False) -> int:
-    """A descriptor of root/parts..., never through a symlink; with `create`, what is in the way
-    (a link, a file) is replaced by a folder."""
-    fd = os.dup(root_fd)
-    try:
-        for part in parts:
-            try:
-                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            except OSError as e:
-                if not create or e.errno not in (errno.ENOENT, errno.ENOTDIR, errno.ELOOP):
-                    raise
-                if e.errno != errno.ENOENT:
-                    os.unlink(part, dir_fd=fd)
-                os.mkdir(part, 0o755, dir_fd=fd)
-                child = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=fd)
-            os.close(fd)
-            fd = child
-        return fd
-    except BaseException:
-        os.close(fd)
-        raise
-
-
 def read_untrusted(root: Path, rel: Sequence[str], cap: int) -> bytes | None:
-    """The bytes of the regular file root/rel... (no symlink followed on the way), None if there is
-    none; Untrusted if it is not a regular file or holds more than `cap` bytes."""
-    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
+    """The bytes of the regular file root/rel... (`graders.untrusted.read_file`: no link followed on
+    the way, a FIFO never waited on), None if there is none; Untrusted if it is not a regular file
+    or holds more than `cap` bytes."""
     try:
-        try:
-            dir_fd = _open_dir(root_fd, rel[:-1])
-        except FileNotFoundError:
-            return None
-        except OSError:
-            raise Untrusted(f'{"/".join(rel[:-1])} is not a folder') from None
-        try:
-            fd = os.open(rel[-1], os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=dir_fd)
-        except FileNotFoundError:
-            return None
-        except OSError:
-            raise Untrusted(f'{"/".join(rel)} is not a regular file') from None
-        finally:
-            os.close(dir_fd)
-        with os.fdopen(fd, 'rb') as f:
-            if not stat.S_ISREG(os.fstat(f.fileno()).st_mode):
-                raise Untrusted(f'{"/".join(rel)} is not a regular file')
-            data = f.read(cap + 1)
-        if len(data) > cap:
-            raise Untrusted(f'{"/".join(rel)} is larger than {cap // MiB} MiB')
-        return data
-    finally:
-        os.close(root_fd)
+        return untrusted.read_file(root, rel, cap)
+    except untrusted.UnsafeFile as e:
+        raise Untrusted(str(e)) from None
 
 
 def snapshot_notebooks(root: Path, names: Sequence[str] = NOTEBOOKS) -> dict[str, bytes | Untrusted | None]:
@@ -533,37 +488,25 @@ def _inside(sandbox: Sandbox, dest: str, host: Path) -> str:
     return dest if sandbox.isolation == 'bubblewrap' else str(host)
 
 
-def _remove(name: str, dir_fd: int) -> None:
-    """Remove the file, link or folder `name` of an open folder, if any (links are not followed)."""
-    try:
-        os.unlink(name, dir_fd=dir_fd)
-    except IsADirectoryError:
-        shutil.rmtree(name, dir_fd=dir_fd)
-    except FileNotFoundError:
-        pass
-
-
 def _prepare_scratch(root: Path, data_target: str) -> None:
     """A fresh OUTPUT_DIR for the runner's files, and root/cs231n/datasets/cifar-10-batches-py ->
-    `data_target`, replacing whatever is in the way (never through a link the submission made)."""
-    root_fd = os.open(root, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        _remove(OUTPUT_DIR, root_fd)
-        os.mkdir(OUTPUT_DIR, 0o755, dir_fd=root_fd)
-        dir_fd = _open_dir(root_fd, DATA_LINK[:-1], create=True)
-    finally:
-        os.close(root_fd)
-    try:
-        _remove(DATA_LINK[-1], dir_fd)
+    `data_target`, replacing whatever is in the way (never through a link the submission made:
+    `graders.untrusted`)."""
+    untrusted.remove(root, (OUTPUT_DIR,))
+    with untrusted.opened_dir(root, (OUTPUT_DIR,), create=True):
+        pass
+    untrusted.remove(root, DATA_LINK)
+    with untrusted.opened_dir(root, DATA_LINK[:-1], create=True) as dir_fd:
         os.symlink(data_target, DATA_LINK[-1], dir_fd=dir_fd)
-    finally:
-        os.close(dir_fd)
 
 
 def _extension_built(root: Path) -> bool:
-    ext_dir = root / 'cs231n'
-    return ext_dir.is_dir() and any(p.name.startswith('im2col_cython') and p.suffix in ('.so', '.pyd')
-                                    for p in ext_dir.iterdir())
+    try:
+        listed = untrusted.entries(root, ('cs231n',))
+    except untrusted.UnsafeFile:
+        return False
+    return any(e.kind == untrusted.FILE and e.name.startswith('im2col_cython') and e.name.endswith(('.so', '.pyd'))
+               for e in listed)
 
 
 def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadline: float,
@@ -638,7 +581,7 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
         sandbox = make_sandbox(limits=limits, ro_binds={DATA_INSIDE: str(withheld), NOTEBOOKS_INSIDE: copies})
         _prepare_scratch(root, _inside(sandbox, DATA_INSIDE, withheld))
         if sandbox.as_root:
-            os.chown(root / OUTPUT_DIR, sandbox.uid, sandbox.uid)
+            untrusted.chown(root, (OUTPUT_DIR,), sandbox.uid)
         note = ''
         if any(name in NEEDS_EXTENSION for name in notebooks) and not _extension_built(root):
             from graders.build import build_extension

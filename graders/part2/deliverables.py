@@ -7,13 +7,12 @@ here. Saved models (`*.pt`) are never opened.
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
+from graders import untrusted
 from graders.bridge import SubmissionRaised
 from graders.checks import describe
-from graders.intake import read_submitted
 from graders.plugin import fail
 from graders.train_log import PROGRESS, TEST, parse_train_log
 
@@ -43,14 +42,14 @@ def key(name: str) -> str:
 
 
 def submitted_files(root: Path) -> list[str]:
-    """Relative paths of the regular files of the submission (no symlinks), shallowest first."""
+    """Relative paths of the regular files of the submission (links and special files left out, never
+    followed: `graders.untrusted.walk`), shallowest first; hidden folders and __pycache__ skipped."""
     found = []
-    for dirpath, dirnames, filenames in os.walk(root):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith('.') and d != '__pycache__')
-        for name in sorted(filenames):
-            path = Path(dirpath) / name
-            if path.is_file() and not path.is_symlink():
-                found.append(path.relative_to(root).as_posix())
+    for rel, entry in untrusted.walk(root, max_entries=4 * MAX_FILES):
+        if any(part.startswith('.') or part == '__pycache__' for part in rel[:-1]):
+            continue
+        if entry.kind == untrusted.FILE:
+            found.append('/'.join(rel))
         if len(found) > MAX_FILES:
             break
     return sorted(found, key=lambda p: (p.count('/'), p))
@@ -70,9 +69,10 @@ def plot_stems(model: str, plot: str) -> set[str]:
     return {m + p for m in MODEL_NAMES[model] for p in PLOT_NAMES[plot]}
 
 
-def read_text(path: Path) -> str:
-    """The file as text ('' when it is no longer a regular file: see intake.read_submitted)."""
-    return (read_submitted(path, TEXT_BYTES) or b'').decode('utf-8', 'replace')
+def read_text(root: Path, path: str) -> str:
+    """root/path as text, up to TEXT_BYTES ('' when it is no longer a regular file: links and FIFOs
+    planted since the listing are not followed, `graders.untrusted.read_text`)."""
+    return untrusted.read_text(root, path, TEXT_BYTES)
 
 
 def check_log(root: Path, files: list[str], model: str, record, measured: dict, notes: list[str],
@@ -83,7 +83,7 @@ def check_log(root: Path, files: list[str], model: str, record, measured: dict, 
     path = find(files, {key(model)}, ('.log', '.txt'))
     if path is None:
         fail(f'{wanted} is missing: run_{model}.sh writes it (python -u train.py ... | tee {wanted})')
-    lines = read_text(root / path).splitlines()
+    lines = read_text(root, path).splitlines()
     log = parse_train_log('\n'.join(lines))
     if not log.steps and log.test_accuracy is None:
         fail(f'{path} holds no train.py output (no "Train Epoch: ..." lines and no "test set:" line)')
@@ -160,7 +160,7 @@ def check_extra(root: Path, files: list[str]) -> None:
     path = find(files, {'extra'}, ('.md', '.markdown', '.txt'))
     if path is None:
         fail('extra.md is missing (your name, email, best accuracy and what you tried)')
-    text = read_text(root / path)
+    text = read_text(root, path)
     email = EMAIL.search(text)
     missing = []
     if not (NAMED.search(text) or (email and CAPITALIZED_PAIR.search(text_line(text, email.start())))):
