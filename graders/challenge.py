@@ -1,12 +1,20 @@
 """The Q8.8 challenge set: unlabelled images for students, held-back labels for the grader.
 
-`build_challenge` turns any labelled CIFAR-format batch (by default CIFAR-10's `test_batch`) into
-- `<out>/students/test_images.npy`: uint8 (N, 32, 32, 3), in a seeded shuffled order, handed out;
+`build_challenge` turns labelled images (CIFAR-10's public `test_batch` by default, any labelled
+CIFAR-format batch, or staff's own folder of images: `hw1grade challenge build --from DIR`, format in
+graders/heldout.py `load_image_folder`) into
+- `<out>/students/test_images.npy`: uint8 (N, 32, 32, 3), in an order drawn with the course secret and
+  each image transformed in label-preserving ways (mirror, shift of up to 2 pixels, mild noise:
+  graders/heldout.py), so that neither an image's position nor its exact pixels find its public label;
 - `<out>/grader/challenge_labels.json`: the label of every image id, the ids of the public
-  leaderboard split (a seeded fraction, 10% by default) and the sha256 of the images file, which
-  ties the labels to exactly those images. Only the trusted grader reads it; it never enters a
-  sandbox or a student's hands.
-The same batch, seed and fraction always give the same files, so a course can rebuild them.
+  leaderboard split (a fraction drawn with the secret, 10% by default) and the sha256 of the images
+  file, which ties the labels to exactly those images. Only the trusted grader reads it; it never
+  enters a sandbox or a student's hands.
+The same source, course secret and settings always give the same files, so a course can rebuild them;
+without a course secret the public demo secret is used and the labels file says so (`demo_secret`).
+A student can still find a transformed public test image by an approximate search over the public
+batch: that is detected (the Q8.8 cross-check with the submitted MyModel), not prevented, unless the
+course builds the challenge from images of its own.
 """
 
 from __future__ import annotations
@@ -22,10 +30,12 @@ from pathlib import Path
 
 import numpy as np
 
-from graders import cifar10, intake
+from graders import cifar10, heldout, intake
 
 IMAGES_FILE = "test_images.npy"
 LABELS_FILE = "challenge_labels.json"
+DEMO_NOTE = ("the challenge was built with the public demo secret: its order and transforms can be rebuilt "
+             "by anyone, so its accuracies prove nothing against a student who looks labels up")
 
 
 @dataclass(frozen=True)
@@ -34,25 +44,39 @@ class ChallengeLabels:
     labels: np.ndarray
     public_ids: np.ndarray
     images_sha256: str
+    demo_secret: bool = False
 
     @property
     def n_images(self) -> int:
         return len(self.labels)
 
 
-def build_challenge(batch: Path, out: Path, seed: int = 0, public_fraction: float = 0.1) -> tuple[Path, Path]:
-    """Write the students' images and the grader's labels from one labelled batch file.
+def _source(source: Path | heldout.HeldOut) -> tuple[heldout.HeldOut, str]:
+    """Labelled images from a CIFAR-format batch file, a staff folder (labels.csv), or as given."""
+    if isinstance(source, heldout.HeldOut):
+        return source, "images"
+    source = Path(source)
+    if source.is_dir():
+        return heldout.load_image_folder(source), source.name
+    return heldout.HeldOut(*cifar10.load_batch(source)), source.name
 
-    Returns (images path, labels path)."""
+
+def build_challenge(source: Path | heldout.HeldOut, out: Path, secret: heldout.CourseSecret | None = None,
+                    public_fraction: float = 0.1, settings: dict | None = None) -> tuple[Path, Path]:
+    """Write the students' images and the grader's labels from labelled images (see the module's doc).
+
+    secret: the course secret (default: the demo secret); settings: the rubric's, for [heldout]
+    transform, max_shift and noise_std. Returns (images path, labels path)."""
     if not 0 < public_fraction <= 1:
         raise ValueError(f"public_fraction must be in (0, 1], not {public_fraction}")
-    images, labels = cifar10.load_batch(Path(batch))
-    rng = np.random.default_rng(seed)
-    # Shuffled so that row i of the challenge is not row i of the public test batch.
-    order = rng.permutation(len(labels))
-    images, labels = images[order], labels[order]
+    secret = secret or heldout.CourseSecret()
+    pool, name = _source(source)
+    options = heldout.settings_of(settings)
+    drawn = heldout.draw(pool, len(pool.labels), secret.rng("challenge", "order"), options["transform"],
+                         options["max_shift"], options["noise_std"])
+    images, labels = drawn.images, drawn.labels
     n_public = max(1, round(public_fraction * len(labels)))
-    public_ids = np.sort(rng.choice(len(labels), n_public, replace=False))
+    public_ids = np.sort(secret.rng("challenge", "public").choice(len(labels), n_public, replace=False))
 
     students, grader = Path(out) / "students", Path(out) / "grader"
     students.mkdir(parents=True, exist_ok=True)
@@ -61,8 +85,10 @@ def build_challenge(batch: Path, out: Path, seed: int = 0, public_fraction: floa
     np.save(images_path, images, allow_pickle=False)
     labels_path = grader / LABELS_FILE
     labels_path.write_text(json.dumps({
-        "source": Path(batch).name,
-        "seed": seed,
+        "source": name,
+        "secret": secret.fingerprint,
+        "demo_secret": secret.demo,
+        "transform": {k: options[k] for k in ("transform", "max_shift", "noise_std")},
         "public_fraction": public_fraction,
         "images_sha256": cifar10.file_digest(images_path),
         "labels": labels.tolist(),
@@ -81,7 +107,18 @@ def load_labels(path: Path) -> ChallengeLabels:
     if public_ids.size == 0 or public_ids.min() < 0 or public_ids.max() >= len(labels) \
             or len(np.unique(public_ids)) != len(public_ids):
         raise ValueError(f"{path}: public_ids must be distinct image ids")
-    return ChallengeLabels(labels, np.sort(public_ids), str(raw["images_sha256"]))
+    return ChallengeLabels(labels, np.sort(public_ids), str(raw["images_sha256"]), bool(raw.get("demo_secret")))
+
+
+def images_beside(labels_path: Path, challenge: ChallengeLabels) -> np.ndarray | None:
+    """The challenge images build_challenge wrote beside `labels_path` (../students/test_images.npy), if
+    they are there and are the ones the labels were made for (sha256); else None. The grader's own file."""
+    path = Path(labels_path).parent.parent / "students" / IMAGES_FILE
+    if not path.is_file() or cifar10.file_digest(path) != challenge.images_sha256:
+        return None
+    images = np.load(path, allow_pickle=False)
+    ok = images.dtype == np.uint8 and images.shape == (challenge.n_images, 32, 32, 3)
+    return images if ok else None
 
 
 class PredictionsError(ValueError):
@@ -141,30 +178,37 @@ def predictions_file(root: Path) -> Path | None:
                  and not p.is_symlink()), None)
 
 
-def score_predictions(root: Path, challenge: ChallengeLabels) -> tuple[float, float]:
-    """(public, full) accuracy of the submission's predictions.csv; PredictionsError when it is unusable."""
+def submitted_predictions(root: Path, n_images: int) -> np.ndarray:
+    """The labels (n_images,) the submission's predictions.csv gives; PredictionsError when it is unusable."""
     path = predictions_file(root)
     data = intake.read_submitted(path, PREDICTIONS_BYTES + 1) if path else None
     if data is None:
         raise PredictionsError("predictions.csv is missing (python test.py --model mymodel.pt writes it)")
     if len(data) > PREDICTIONS_BYTES:
         raise PredictionsError(f"predictions.csv is over {PREDICTIONS_BYTES >> 20} MB")
-    return accuracies(read_predictions(data.decode("utf-8", "replace"), challenge.n_images), challenge)
+    return read_predictions(data.decode("utf-8", "replace"), n_images)
 
 
-DEFAULT_SEED = 0
+def score_predictions(root: Path, challenge: ChallengeLabels) -> tuple[float, float]:
+    """(public, full) accuracy of the submission's predictions.csv; PredictionsError when it is unusable."""
+    return accuracies(submitted_predictions(root, challenge.n_images), challenge)
 
 
-def default_labels(cifar_dir: Path, seed: int = DEFAULT_SEED) -> Path:
-    """The labels file of the challenge built from CIFAR-10's test batch with `seed`, made once in the
-    hw1grade cache (beside the extracted CIFAR-10) and reused."""
-    home = cifar10.resolve_cache_dir().parent / "challenge" / f"seed{seed}"
+def default_labels(cifar_dir: Path, secret: heldout.CourseSecret | None = None, settings: dict | None = None) -> Path:
+    """The labels file of the challenge built from CIFAR-10's test batch with the course secret (default:
+    $HW1_COURSE_SECRET / $HW1_COURSE_SECRET_FILE / rubric [heldout] secret_file, else the demo secret),
+    made once in the hw1grade cache (beside the extracted CIFAR-10, under the secret's fingerprint) and
+    reused; its images are in ../students/."""
+    secret = secret or heldout.course_secret(settings)
+    options = heldout.settings_of(settings)
+    variant = "" if options["transform"] else "-untransformed"
+    home = cifar10.resolve_cache_dir().parent / "challenge" / f"{secret.fingerprint}{variant}"
     labels = home / "grader" / LABELS_FILE
     if not labels.is_file():
         home.parent.mkdir(parents=True, exist_ok=True)
         scratch = Path(tempfile.mkdtemp(prefix=".build-", dir=home.parent))
         try:
-            build_challenge(Path(cifar_dir) / cifar10.TEST_BATCH, scratch, seed)
+            build_challenge(Path(cifar_dir) / cifar10.TEST_BATCH, scratch, secret, settings=settings)
             try:
                 scratch.rename(home)
             except OSError:  # built meanwhile by another grader: theirs is the same
@@ -175,12 +219,30 @@ def default_labels(cifar_dir: Path, seed: int = DEFAULT_SEED) -> Path:
 
 
 def challenge_build(args) -> int:
-    """`hw1grade challenge build`: make the challenge files from a batch (default: CIFAR-10's test batch)."""
-    batch = Path(args.batch) if args.batch else cifar10.ensure_cifar10() / cifar10.TEST_BATCH
-    images_path, labels_path = build_challenge(batch, Path(args.out), args.seed, args.public_fraction)
+    """`hw1grade challenge build`: make the challenge files from a batch, a staff folder, or (default)
+    CIFAR-10's test batch, with the course secret."""
+    from graders.rubric import load_rubric
+    settings = load_rubric().settings
+    try:
+        secret = heldout.secret_from_file(Path(args.secret_file), "--secret-file") if args.secret_file \
+            else heldout.course_secret(settings)
+    except heldout.SecretError as err:
+        raise ValueError(str(err)) from None
+    if args.source:
+        source = Path(args.source)
+        if not source.is_dir():
+            raise FileNotFoundError(f"--from {source}: not a folder (it needs {heldout.LABELS_CSV} and the images)")
+    else:
+        source = Path(args.batch) if args.batch else cifar10.ensure_cifar10() / cifar10.TEST_BATCH
+    try:
+        images_path, labels_path = build_challenge(source, Path(args.out), secret, args.public_fraction, settings)
+    except heldout.ImagesError as err:
+        raise ValueError(str(err)) from None
     labels = load_labels(labels_path)
     print(f"{labels.n_images} challenge images for students: {images_path}")
     print(f"labels for the grader only ({len(labels.public_ids)} public ids): {labels_path}")
+    if secret.demo:
+        print("built with the public demo secret: set HW1_COURSE_SECRET or pass --secret-file for a course")
     return 0
 
 
@@ -191,11 +253,17 @@ def add_challenge_commands(subparsers) -> None:
     build = commands.add_parser(
         "build", help="make test_images.npy for students and the held-back labels for the grader",
         description=__doc__.split("\n\n")[1])
-    build.add_argument("--batch", metavar="PATH",
-                       help="a labelled CIFAR-format batch file (default: test_batch of the cached CIFAR-10)")
+    source = build.add_mutually_exclusive_group()
+    source.add_argument("--batch", metavar="PATH",
+                        help="a labelled CIFAR-format batch file (default: test_batch of the cached CIFAR-10)")
+    source.add_argument("--from", dest="source", metavar="DIR",
+                        help="staff's own images: DIR/labels.csv with the header file,label, one row per 32x32 "
+                             "image file in DIR (PNG, JPEG...), label 0-9 or a CIFAR-10 class name")
     build.add_argument("--out", metavar="DIR", default="out/challenge",
                        help="writes DIR/students/ and DIR/grader/ (default: out/challenge)")
-    build.add_argument("--seed", type=int, default=0, help="seed of the order and public split (default 0)")
+    build.add_argument("--secret-file", metavar="PATH",
+                       help="the course secret (default: $HW1_COURSE_SECRET, $HW1_COURSE_SECRET_FILE, "
+                            "rubric [heldout] secret_file, else the public demo secret)")
     build.add_argument("--public-fraction", type=float, default=0.1,
                        help="share of the images on the public leaderboard (default 0.1)")
     build.set_defaults(handler=challenge_build)

@@ -74,14 +74,15 @@ class CourseSecret:
         return np.random.default_rng(np.frombuffer(digest, dtype='<u4').astype(np.uint64).tolist())
 
 
-def _read_secret_file(path: Path, source: str) -> bytes:
+def secret_from_file(path: Path, source: str) -> CourseSecret:
+    """The secret held in the file `path` (surrounding whitespace dropped); `source` names the setting."""
     try:
         value = Path(path).expanduser().read_bytes().strip()
     except OSError as err:
         raise SecretError(f'the course secret file {path} ({source}) cannot be read: {err.strerror}') from None
     if len(value) < MIN_SECRET_BYTES:
         raise SecretError(f'the course secret in {path} ({source}) is shorter than {MIN_SECRET_BYTES} bytes')
-    return value
+    return CourseSecret(value, str(path))
 
 
 def course_secret(settings: dict | None = None) -> CourseSecret:
@@ -94,10 +95,10 @@ def course_secret(settings: dict | None = None) -> CourseSecret:
         return CourseSecret(text.encode(), f'${SECRET_ENV}')
     path = os.environ.get(SECRET_FILE_ENV)
     if path:
-        return CourseSecret(_read_secret_file(Path(path), f'${SECRET_FILE_ENV}'), path)
+        return secret_from_file(Path(path), f'${SECRET_FILE_ENV}')
     path = ((settings or {}).get('heldout') or {}).get('secret_file') or ''
     if path:
-        return CourseSecret(_read_secret_file(Path(path), 'rubric [heldout] secret_file'), path)
+        return secret_from_file(Path(path), 'rubric [heldout] secret_file')
     return CourseSecret()
 
 

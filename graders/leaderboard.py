@@ -110,8 +110,10 @@ def write_html(standings: list[Standing], path: Path) -> Path:
 def leaderboard(folder: Path, labels_path: Path | None = None) -> list[Standing]:
     """Score and rank every zip and folder directly in `folder`."""
     if labels_path is None:
-        configured = load_rubric().settings['challenge'].get('labels') or ''
-        labels_path = Path(configured) if configured else challenge.default_labels(cifar10.ensure_cifar10())
+        settings = load_rubric().settings
+        configured = settings['challenge'].get('labels') or ''
+        labels_path = Path(configured) if configured else \
+            challenge.default_labels(cifar10.ensure_cifar10(), settings=settings)
     labels = challenge.load_labels(labels_path)
     entries = sorted(p for p in Path(folder).iterdir()
                      if not p.name.startswith('.') and (p.is_dir() or p.suffix.lower() == '.zip'))

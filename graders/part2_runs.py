@@ -16,6 +16,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import nbformat
+
 from graders import cifar10
 from graders.notebooks import NotebookRun, execute_notebook
 from graders.train_log import TrainLog, parse_train_log
@@ -73,9 +75,15 @@ def train(workdir: Path, model: str, timeout: float | None = None) -> TrainingRu
 
 
 def render_notebooks(workdir: Path, probes: dict[str, dict[str, str]] | None = None) -> dict[str, NotebookRun]:
-    """Execute the loss/accuracy and filter notebooks in workdir; they save the plots there."""
+    """Execute the loss/accuracy and filter notebooks in workdir; they save the plots there, and each
+    notebook is saved with its outputs, as a student saves it (the collector reports unrun notebooks)."""
     probes = probes or {}
-    return {name: execute_notebook(workdir / name, workdir, probes=probes.get(name)) for name in NOTEBOOKS}
+    runs = {}
+    for name in NOTEBOOKS:
+        runs[name] = run = execute_notebook(workdir / name, workdir, probes=probes.get(name))
+        if run.notebook is not None:
+            nbformat.write(run.notebook, workdir / name)
+    return runs
 
 
 def predict_challenge(workdir: Path, model: str = 'mymodel') -> Path:
@@ -96,13 +104,15 @@ def make_pdf(workdir: Path) -> Path:
 
 def reference_part2(args) -> int:
     """`hw1grade reference part2`: train the reference models and make every Part 2 deliverable."""
-    from graders.challenge import build_challenge
+    from graders.challenge import IMAGES_FILE, default_labels
+    from graders.rubric import load_rubric
 
     out = Path(args.out).resolve()
     if out.exists():
         shutil.rmtree(out)
     cifar_root = cifar10.ensure_cifar10()
-    images, _ = build_challenge(cifar_root / cifar10.TEST_BATCH, out.parent / (out.name + '-challenge'))
+    # The challenge the grader scores: built with the course secret (or the demo one) in the cache.
+    images = default_labels(cifar_root, settings=load_rubric().settings).parent.parent / 'students' / IMAGES_FILE
     workdir = prepare_workdir(out, cifar_root, images)
     failed = False
     for model in args.models:

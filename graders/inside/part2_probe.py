@@ -161,3 +161,27 @@ def pdf_pages(path: str, max_pages: int = 40, timeout: float = 120) -> list:
             with Image.open(page) as image:
                 pages.append(_pixel_stats(image))
         return pages
+
+
+def predict_with_weights(model, path: str, images: np.ndarray, batch: int = 500) -> dict:
+    """The challenge cross-check: load the submitted weights into `model` and predict uint8 images.
+
+    `path` must hold a state_dict (train.py saves `<model>_weights.pt`); it is read with
+    torch.load(weights_only=True), which rebuilds tensors and plain containers only and runs no code,
+    and only here, in the sandbox. Returns {'plain': labels (N,), 'flip_tta': labels (N,) of each image's
+    probabilities averaged with its mirror image's (test.py --flip-tta)}."""
+    torch = _torch()
+    state = torch.load(path, map_location='cpu', weights_only=True)
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise TypeError('%s does not hold a state_dict (a dict of tensors): save it with '
+                        'torch.save(model.state_dict(), path)' % path)
+    model.load_state_dict(state)
+    model.eval()
+    plain, tta = [], []
+    with torch.no_grad():
+        for start in range(0, len(images), batch):
+            x = normalize(images[start:start + batch])
+            scores, mirrored = model(x).float(), model(x.flip(3)).float()
+            plain.append(scores.argmax(dim=1).cpu().numpy())
+            tta.append((scores.softmax(dim=1) + mirrored.softmax(dim=1)).argmax(dim=1).cpu().numpy())
+    return {'plain': np.concatenate(plain).astype(np.int64), 'flip_tta': np.concatenate(tta).astype(np.int64)}

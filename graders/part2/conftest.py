@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from graders import challenge
 # The same real CIFAR-10 batches, course secret and held-out draws as Part 1 (graders/heldout.py).
 from graders.part1.conftest import cifar_batches, course_secret, draw_heldout, heldout_pool  # noqa: F401
+from graders.part2.crosscheck import CrossCheck, cross_check, sample_ids
 from graders.part2.deliverables import submitted_files
 from graders.part2.models import SPECS, script_flags
 from graders.plugin import fail
@@ -57,21 +59,61 @@ def training_data(settings, cifar_batches, draw_heldout):
 
 
 @pytest.fixture(scope='session')
-def challenge_labels(settings, request) -> challenge.ChallengeLabels:
-    """The held challenge labels: rubric [challenge] labels, else the set built from CIFAR-10's test
-    batch into the hw1grade cache."""
+def challenge_files(settings, request) -> tuple[challenge.ChallengeLabels, Path]:
+    """(the held challenge labels, their path): rubric [challenge] labels, else the set built from
+    CIFAR-10's test batch with the course secret into the hw1grade cache."""
     configured = settings['challenge'].get('labels') or ''
     try:
-        path = Path(configured) if configured else challenge.default_labels(request.getfixturevalue('cifar10_dir'))
-        return challenge.load_labels(path)
+        if configured:
+            path = Path(configured)
+        else:
+            secret = request.getfixturevalue('course_secret')
+            path = challenge.default_labels(request.getfixturevalue('cifar10_dir'), secret, settings)
+        return challenge.load_labels(path), path
     except (OSError, ValueError, KeyError) as err:
         fail(f'the grader has no usable challenge labels ({type(err).__name__}: {err})')
 
 
 @pytest.fixture(scope='session')
-def challenge_scores(submission, challenge_labels) -> tuple[float, float]:
-    """(public, full) accuracy of predictions.csv; the checks using it fail with what is wrong with it."""
+def challenge_labels(challenge_files, context_notes) -> challenge.ChallengeLabels:
+    """The held challenge labels (a note says when the challenge was built with the demo secret)."""
+    labels = challenge_files[0]
+    if labels.demo_secret and challenge.DEMO_NOTE not in context_notes:
+        context_notes.append(challenge.DEMO_NOTE)
+    return labels
+
+
+@pytest.fixture(scope='session')
+def challenge_predictions(submission, challenge_labels) -> np.ndarray:
+    """predictions.csv's labels by image id; the checks using it fail with what is wrong with it."""
     try:
-        return challenge.score_predictions(submission, challenge_labels)
+        return challenge.submitted_predictions(submission, challenge_labels.n_images)
     except challenge.PredictionsError as err:
         fail(f'predictions.csv cannot be scored: {err}')
+
+
+@pytest.fixture(scope='session')
+def challenge_scores(challenge_predictions, challenge_labels) -> tuple[float, float]:
+    """(public, full) accuracy of predictions.csv."""
+    return challenge.accuracies(challenge_predictions, challenge_labels)
+
+
+@pytest.fixture(scope='module')
+def challenge_crosscheck(worker, submission, settings, model_flags, challenge_files, challenge_predictions,
+                         course_secret, submission_digest, context_notes) -> CrossCheck:
+    """predictions.csv against the submitted MyModel's own predictions on a sample of the challenge
+    (graders/part2/crosscheck.py); its note (a review flag when they disagree) goes to the report."""
+    labels, path = challenge_files
+    images = challenge.images_beside(path, labels)
+    if images is None:
+        result = CrossCheck('predictions.csv could not be cross-checked against MyModel: the grader has no '
+                            f'challenge images beside {path.name} (../students/{challenge.IMAGES_FILE})')
+    else:
+        table = settings['challenge']
+        ids = sample_ids(labels.n_images, int(table.get('crosscheck_images', 500)),
+                         course_secret.rng('crosscheck', submission_digest))
+        result = cross_check(worker, submission, model_flags('mymodel'), images, ids, challenge_predictions,
+                             labels.labels, float(table.get('max_disagreement', 0.05)))
+    if result.note not in context_notes:
+        context_notes.append(result.note)
+    return result

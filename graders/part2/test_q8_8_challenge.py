@@ -1,6 +1,8 @@
 """Q8.8 The challenge: predictions.csv (written by test.py with MyModel) scored here against the held
 labels. 5 points for beating chance by a margin, 5 for beating the course staff's reference model
-(rubric [challenge]). The accuracies also go to the leaderboard (public 10% split and all images)."""
+(rubric [challenge]). The accuracies also go to the leaderboard (public 10% split and all images).
+Both checks first cross-check predictions.csv against the submitted MyModel (graders/part2/crosscheck.py):
+a disagreement is a review flag in the report, not a change of points."""
 
 import pytest
 
@@ -14,7 +16,7 @@ def record_scores(record, scores):
 
 
 @pytest.mark.points('Q8.8', 5)
-def test_beats_chance(challenge_scores, settings, record_property):
+def test_beats_chance(challenge_scores, challenge_crosscheck, settings, record_property):
     """predictions.csv beats chance on the challenge images by a margin"""
     record_scores(record_property, challenge_scores)
     bar = settings['challenge']['chance_accuracy']
@@ -24,7 +26,7 @@ def test_beats_chance(challenge_scores, settings, record_property):
 
 
 @pytest.mark.points('Q8.8', 5)
-def test_beats_reference(challenge_scores, settings, record_property):
+def test_beats_reference(challenge_scores, challenge_crosscheck, settings, record_property):
     """predictions.csv beats the course staff's reference model on the challenge images"""
     record_scores(record_property, challenge_scores)
     bar = settings['challenge']['reference_accuracy']

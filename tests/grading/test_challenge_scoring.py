@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from graders import challenge
+from graders import challenge, heldout
 from graders.challenge import ChallengeLabels, PredictionsError, accuracies, read_predictions
 
 
@@ -41,8 +41,11 @@ def test_public_and_full_accuracy():
 @pytest.mark.cifar
 def test_the_default_labels_are_built_once_in_the_cache(cifar10_dir, tmp_path, monkeypatch):
     monkeypatch.setenv('HW1_CACHE_DIR', str(tmp_path / 'cache' / 'cifar10'))
+    monkeypatch.delenv('HW1_COURSE_SECRET', raising=False)
+    monkeypatch.delenv('HW1_COURSE_SECRET_FILE', raising=False)
     path = challenge.default_labels(cifar10_dir)
-    assert path == tmp_path / 'cache' / 'challenge' / 'seed0' / 'grader' / challenge.LABELS_FILE
+    demo = heldout.CourseSecret()
+    assert path == tmp_path / 'cache' / 'challenge' / demo.fingerprint / 'grader' / challenge.LABELS_FILE
     labels = challenge.load_labels(path)
     assert labels.n_images == 10000 and len(labels.public_ids) == 1000
     stamp = path.stat().st_mtime_ns
