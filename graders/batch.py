@@ -33,12 +33,13 @@ import traceback
 from contextlib import contextmanager
 from pathlib import Path
 
+from graders.outcome import Status
 from graders.report import Graded, html_report
 from graders.results import question_totals, write_results
 from graders.rubric import load_rubric
 from graders.submissions import Job, content_digest, discover
 
-FINAL = ('graded', 'invalid', 'grader-error', 'timeout', 'crash')
+FINAL = tuple(str(status) for status in Status)
 STATUS_FILE = 'status.json'
 GRADERS_DIR = Path(__file__).resolve().parent
 REFERENCE_DIR = GRADERS_DIR.parent / 'reference'
@@ -105,20 +106,14 @@ def _flags(graded: Graded) -> list[str]:
     return flags
 
 
-def _status_of(graded: Graded) -> str:
-    if not graded.verdict:
-        return 'graded'
-    return 'grader-error' if graded.verdict.startswith('the grader failed') else 'invalid'
-
-
-def outcome(job: Job, graded: Graded, status: str, worker: str = '') -> dict:
+def outcome(job: Job, graded: Graded, status: Status | str, worker: str = '') -> dict:
     """What a task sends back: results.json, report.html, and the status record (all plain data)."""
     from graders.grade import results_document
     from graders.leaderboard import leaderboard_entries
     record = {
         'student': job.student, 'label': job.label, 'part': graded.part, 'source': str(job.path),
         'display': job.display, 'canvas_id': job.canvas_id, 'sis_id': job.sis_id, 'email': job.email,
-        'status': status, 'message': graded.verdict, 'score': graded.score, 'max_score': graded.max_score,
+        'status': str(status), 'message': graded.verdict, 'score': graded.score, 'max_score': graded.max_score,
         'questions': question_totals(graded.rubric, graded.scored), 'flags': _flags(graded),
         'leaderboard': leaderboard_entries(graded.scored), 'seconds': round(graded.seconds, 1),
         'worker': worker,
@@ -129,7 +124,7 @@ def outcome(job: Job, graded: Graded, status: str, worker: str = '') -> dict:
 def failure_outcome(job: Job, status: str, message: str, seconds: float = 0.0, worker: str = '') -> dict:
     """A timeout or crash as an outcome: zero points, the reason in results.json and the report."""
     rubric = load_rubric()
-    graded = Graded(str(job.path), job.part or 1, rubric, [], seconds, verdict=message)
+    graded = Graded(str(job.path), job.part or 1, rubric, [], seconds, verdict=message, status=Status(status))
     return outcome(job, graded, status, worker)
 
 
@@ -148,7 +143,7 @@ def grade_task(job: Job, options: dict, time_limit: float) -> dict:
         try:
             with uid_slot() as uid:
                 graded = grade(job.path, part=job.part, sandbox_uid=uid, **options)
-            box['outcome'] = outcome(job, graded, _status_of(graded), worker)
+            box['outcome'] = outcome(job, graded, graded.status, worker)
         except BaseException as err:   # noqa: BLE001 -- whatever happened is this submission's status
             box['error'] = f'{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}'
 
@@ -157,10 +152,10 @@ def grade_task(job: Job, options: dict, time_limit: float) -> dict:
     thread.join(time_limit)
     seconds = time.monotonic() - started
     if thread.is_alive():
-        return failure_outcome(job, 'timeout', f'grading took longer than {time_limit:g} s and was stopped',
+        return failure_outcome(job, Status.TIMEOUT, f'grading took longer than {time_limit:g} s and was stopped',
                                seconds, worker)
     if 'error' in box:
-        return failure_outcome(job, 'crash', f'the grader crashed on this submission: {box["error"]}',
+        return failure_outcome(job, Status.CRASH, f'the grader crashed on this submission: {box["error"]}',
                                seconds, worker)
     return box['outcome']
 
@@ -235,7 +230,7 @@ class Progress:
 
     def update(self, record: dict, running: int):
         self.done += 1
-        self.failed += record['status'] != 'graded'
+        self.failed += record['status'] != Status.GRADED
         elapsed = time.monotonic() - self.started
         left = (self.total - self.done) * elapsed / self.done
         self.log(f'[{self.done}/{self.total}] running {running}, failed {self.failed}, ETA {left:.0f} s | '
@@ -281,7 +276,7 @@ def run_batch(folder: Path, out: Path, *, scheduler: str | None = None, workers:
                         counts['lost'] += 1
                         log(f'{job.key}: not graded ({type(err).__name__}: {err}); the next run retries it')
                         continue
-                    result = failure_outcome(job, 'crash', f'the worker grading this submission died '
+                    result = failure_outcome(job, Status.CRASH, f'the worker grading this submission died '
                                                            f'repeatedly ({err})')
                 store(out, result, digest, version)
                 counts[result['record']['status']] = counts.get(result['record']['status'], 0) + 1

@@ -31,12 +31,19 @@ from pathlib import Path
 from graders.inside import wire
 from graders.inside.wire import Handle
 from graders.sandbox import CappedOutput, Sandbox, is_running
+from graders.untrusted import clean_text
 
 __all__ = ['Worker', 'Handle', 'SandboxError', 'SubmissionRaised', 'CallTimeout', 'WorkerDied',
            'BadValue']
 
 STARTUP_TIMEOUT = 60.0  # python + numpy imports in the sandbox, on a loaded machine
 DIAG_CHARS = 1500       # crash output (faulthandler) quoted in WorkerDied
+# What the trusted side keeps of a reply (the worker caps its own, but submitted code can forge replies:
+# graders/untrusted.py): every text cleaned of terminal escapes and cut to these lengths; notes
+# de-duplicated in linear time, at most MAX_NOTES per worker, only the first MAX_REPLY_NOTES of a reply looked at.
+NOTE_CHARS, MAX_NOTES, MAX_REPLY_NOTES = 500, 100, 200
+MESSAGE_CHARS, TRACEBACK_CHARS, OUTPUT_CHARS, TYPE_CHARS = 2000, 4000, 8192, 200
+NOTES_LEFT_OUT = 'your code sent more notes than the grader keeps (%d at most); the rest were left out' % MAX_NOTES
 
 
 class SandboxError(Exception):
@@ -308,10 +315,12 @@ class Worker:
         if type(notes) is not list or not all(type(n) is str for n in notes) \
                 or type(stdout) is not str or type(stderr) is not str:
             raise wire.WireError('malformed reply fields')
+        stdout, stderr = clean_text(stdout, OUTPUT_CHARS), clean_text(stderr, OUTPUT_CHARS)
         self.last_output = {'stdout': stdout, 'stderr': stderr}
-        self.notes += [n for n in notes if n not in self.notes]
+        self._add_notes(notes)
         if reply['ok']:
-            value = wire.decode(reply.get('value'), arrays, lambda i, type_name: Handle(i, type_name, session))
+            value = wire.decode(reply.get('value'), arrays,
+                                lambda i, type_name: Handle(i, clean_text(type_name, TYPE_CHARS), session))
             mutated = reply.get('mutated', [])
             if type(mutated) is not list or not all(type(m) is str for m in mutated):
                 raise wire.WireError('malformed reply fields')
@@ -323,10 +332,24 @@ class Worker:
         if type(error) is not dict or not all(type(error.get(k)) is str
                                               for k in ('kind', 'type', 'message', 'traceback')):
             raise wire.WireError('malformed error reply')
+        message = clean_text(error['message'], MESSAGE_CHARS)
         if error['kind'] == 'raised':
-            raise SubmissionRaised(what, error['type'], error['message'], error['traceback'],
-                                   stdout, stderr)
-        raise BadValue('%s: %s' % (what, error['message']))
+            raise SubmissionRaised(what, clean_text(error['type'], TYPE_CHARS), message,
+                                   clean_text(error['traceback'], TRACEBACK_CHARS), stdout, stderr)
+        raise BadValue('%s: %s' % (what, message))
+
+    def _add_notes(self, notes: list):
+        """A reply's notes, cleaned, each kept once (a set: linear time), at most MAX_NOTES in all."""
+        seen = set(self.notes)
+        for note in notes[:MAX_REPLY_NOTES]:
+            if len(self.notes) >= MAX_NOTES:
+                break
+            text = clean_text(note, NOTE_CHARS)
+            if text not in seen:
+                seen.add(text)
+                self.notes.append(text)
+        if (len(notes) > MAX_REPLY_NOTES or len(self.notes) >= MAX_NOTES) and NOTES_LEFT_OUT not in seen:
+            self.notes.append(NOTES_LEFT_OUT)
 
 
 def _short(type_name: str) -> str:

@@ -13,17 +13,21 @@ import argparse
 import functools
 import os
 import shutil
+import sys
 import tempfile
 import time
 import traceback
 from pathlib import Path
 
 from graders import cifar10, intake
+from graders.budget import Budget
 from graders.leaderboard import leaderboard_entries
+from graders.notebook_grading import DEFAULT_BUDGET as NOTEBOOKS_BUDGET
 from graders.notebook_grading import run_submission_notebooks, snapshot_notebooks
+from graders.outcome import EXIT_GRADER_ERROR, CheckStatus, GraderError, PreflightFailed, Status
 from graders.plugin import CheckResult, SessionContext, run_checks
 from graders.report import Graded, terminal_table, write_report
-from graders.results import build_results, score_checks, write_results
+from graders.results import build_results, grader_error_results, score_checks, write_results
 from graders.rubric import Rubric, load_rubric
 
 CHECKS_DIR = Path(__file__).resolve().parent
@@ -45,34 +49,50 @@ def _sandbox_factories(root: Path, context: SessionContext, uid: int | None = No
         if uid is not None:     # parallel graders on one host: RLIMIT_NPROC counts per uid
             options.setdefault('uid', uid)
         sandbox = Sandbox(root, **options)
+        context.isolation = context.isolation or sandbox.isolation
         if sandbox.warning:
             warn_once(sandbox)
             context.notes.append(sandbox.warning)
         return sandbox
 
     def make_worker(sandbox):
-        return Worker(root, sandbox, sys_path=('.',), timeout=context.call_timeout)
+        return Worker(root, sandbox, sys_path=('.',), timeout=context.call_timeout, budget=context.budget)
     return make_sandbox, make_worker
 
 
 def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, visible_only: bool = False,
           rubric: Rubric | None = None, keep_scratch: bool = False,
           call_timeout: float = 60.0, build_cache: Path | None = None, find_cifar10=None,
-          select: str | None = None, notebooks: bool = True, sandbox_uid: int | None = None) -> Graded:
+          select: str | None = None, notebooks: bool = True, sandbox_uid: int | None = None,
+          preflight: bool = True) -> Graded:
     """Grade one submission (zip or folder); write results.json and report.html into `out_dir`.
 
     select: a pytest -k expression to run only some checks (calibration, debugging).
     notebooks: also execute the submitted notebooks in the sandbox, for the report (no points).
     sandbox_uid: the uid submission code runs as (default the sandbox's); graders running side by side
-    on one host each need their own (graders/batch.py)."""
+    on one host each need their own (graders/batch.py).
+    preflight: first check that this machine can grade (graders/doctor.py); if it cannot, nothing of
+    the submission runs and the outcome is a grader error.
+
+    The returned Graded's `status` says whose outcome it is (graders/outcome.py): `Status.GRADER_ERROR`
+    when the grader failed here (its score is not the submission's: regrade), `Status.INVALID` when
+    the submission could not be opened, else `Status.GRADED`. Grading stops at the part's budget
+    (rubric [budget], graders/budget.py); the items it left ungraded say so."""
     started = time.monotonic()
     rubric = rubric or load_rubric()
     path = Path(path)
     scratch = Path(tempfile.mkdtemp(prefix='hw1grade-'))
     context = SessionContext(rubric=rubric, part=part or _guess_part(path), visible_only=visible_only,
                              call_timeout=call_timeout, build_cache=build_cache, find_cifar10=find_cifar10)
+    context.budget = Budget.from_rubric(rubric.settings, context.part, started)
     verdict, notebook_runs, snapshot = '', [], None
     try:
+        if preflight:
+            from graders.doctor import preflight as machine_preflight
+            found = machine_preflight(context.part, sandbox_uid=sandbox_uid)
+            context.isolation = found.isolation
+            if not found.ok:
+                raise PreflightFailed(found.problems)
         try:
             submission = intake.open_submission(path, part=part, scratch=scratch)
             context.part, context.submission = submission.part, submission.root
@@ -86,29 +106,58 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             verdict = context.intake_error = str(err)
         if context.part not in SUPPORTED_PARTS:
             raise NotImplementedError(f'Part {context.part} is not graded by this version of hw1grade')
+        if context.budget.part != context.part:   # the part found inside differs from the name's guess
+            context.budget = Budget.from_rubric(rubric.settings, context.part, started)
         checks = run_checks(CHECKS_DIR / f'part{context.part}', context, ['-k', select] if select else [])
-        if snapshot is not None:
-            notebook_runs = run_submission_notebooks(context.submission, context.make_sandbox, snapshot=snapshot)
+        if snapshot is not None and not context.grader_error:
+            if context.budget.exhausted:
+                context.notes.append('notebooks not run: the grading budget was exhausted')
+            else:
+                notebook_runs = run_submission_notebooks(context.submission, context.make_sandbox, snapshot=snapshot,
+                                                         budget_s=min(NOTEBOOKS_BUDGET, context.budget.left()))
+    except GraderError as err:   # this machine cannot grade: nothing here is the submission's
+        context.grader_error = str(err)
+        checks = []
     except Exception as err:  # the grader itself failed: still a verdict, and a results.json
-        verdict = verdict or f'the grader failed: {type(err).__name__}: {err}'
+        context.grader_error = f'the grader failed: {type(err).__name__}: {err}'
         context.notes.append(''.join(traceback.format_exception_only(err)).strip())
         checks = []
     finally:
         if not keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
-    graded = Graded(str(path), context.part, rubric, score_checks(rubric, checks),
-                    time.monotonic() - started, verdict, context.notes, notebook_runs)
+    scored = score_checks(rubric, checks)
+    if context.grader_error:
+        status, verdict = Status.GRADER_ERROR, f'grader error (not a grade): {context.grader_error}'
+    else:
+        status = Status.INVALID if context.intake_error else Status.GRADED
+        _note_budget(context, scored)
+    graded = Graded(str(path), context.part, rubric, scored, time.monotonic() - started, verdict, context.notes,
+                    notebook_runs, status=status, isolation=context.isolation)
     if out_dir is not None:
         write_outputs(graded, Path(out_dir))
     return graded
 
 
+def _note_budget(context: SessionContext, scored) -> None:
+    """The report's note of the items the grading budget left ungraded."""
+    skipped = [s for s in scored if s.check.status is CheckStatus.BUDGET]
+    if skipped:
+        context.notes.append(f'grading budget exhausted ({context.budget.seconds:g} s for Part {context.part}): '
+                             f'{len(skipped)} item(s) not graded: '
+                             + ', '.join(f'{s.number} {s.check.title}' for s in skipped))
+
+
 def results_document(graded: Graded) -> dict:
-    """The results.json document of one graded submission."""
+    """The results.json document of one graded submission (of a grader error: one that says so and
+    presents no score as earned)."""
     output = terminal_table(graded)
+    extra = {'part': graded.part, 'status': str(graded.status), 'isolation': graded.isolation,
+             'notes': graded.notes}
+    if graded.status is Status.GRADER_ERROR:
+        return grader_error_results(graded.rubric, graded.part, graded.verdict, seconds=graded.seconds,
+                                    output=output, extra_data=extra)
     document = build_results(graded.rubric, graded.scored, seconds=graded.seconds, output=output,
-                             leaderboard=leaderboard_entries(graded.scored),
-                             extra_data={'part': graded.part, 'notes': graded.notes})
+                             leaderboard=leaderboard_entries(graded.scored), extra_data=extra)
     return document
 
 
@@ -122,6 +171,10 @@ def grade_command(args: argparse.Namespace) -> int:
     graded = grade(Path(args.submission), part=args.part, out_dir=out_dir, notebooks=not args.no_notebooks)
     print(terminal_table(graded, show_passed=args.verbose))
     print(f'results: {out_dir / "results.json"}\nreport:  {out_dir / "report.html"}')
+    if graded.status is Status.GRADER_ERROR:   # exit 0 with a low score always means the submission earned it
+        print(f'hw1grade: grader error, the submission was not graded: {graded.verdict} (exit code '
+              f'{EXIT_GRADER_ERROR}; see `hw1grade doctor`, then grade it again)', file=sys.stderr)
+        return EXIT_GRADER_ERROR
     return 0
 
 
@@ -143,7 +196,7 @@ def check_command(args: argparse.Namespace) -> int:
     if not folder.is_dir():
         raise FileNotFoundError(f'{args.folder} is not a folder: run hw1grade check in your 1_cs231n '
                                 'folder, or give its path')
-    graded = grade(folder, visible_only=True, notebooks=False,
+    graded = grade(folder, visible_only=True, notebooks=False, preflight=False,
                    find_cifar10=functools.partial(student_cifar10, folder))
     print(terminal_table(graded, show_passed=True))
     failed = [s for s in graded.scored if not s.check.passed]

@@ -2,6 +2,9 @@
 
 - `gradebook.csv`: one row per student: points per question, each part's total and status, the total,
   and `review` (what a TA should look at: claimed vs measured accuracy gaps, slow models, notebook flags).
+  A part whose status is not a grade (`grader-error`, `crash`, `timeout`: graders/outcome.py) flags the
+  row first in `review` ("part1: GRADER-ERROR, not a grade: regrade (...)") and leaves its total (and
+  canvas.csv's) empty, so that no import carries a score the student did not earn.
 - `canvas.csv`: Canvas's gradebook import layout: `Student, ID, SIS User ID, SIS Login ID, Section`, then
   one assignment column holding the total (rename its header to Canvas's `<assignment> (<id>)` if the
   assignment already exists). ID is the Canvas user id of Canvas exports, SIS User ID the Gradescope sid.
@@ -20,6 +23,7 @@ from pathlib import Path
 import pandas as pd
 
 from graders.leaderboard import FULL, PUBLIC, Standing, rank, write_csv, write_html
+from graders.outcome import NOT_A_GRADE
 from graders.rubric import Rubric
 
 CANVAS_IDENTITY = ['Student', 'ID', 'SIS User ID', 'SIS Login ID', 'Section']
@@ -55,10 +59,17 @@ def gradebook(records: list[dict], rubric: Rubric) -> pd.DataFrame:
         row[f'{record["label"]} points'] = record['score']
         row[f'{record["label"]} status'] = record['status']
         row['review'] += [f'{record["label"]}: {flag}' for flag in record['flags']]
+        if record['status'] in NOT_A_GRADE:   # the grader failed on it: no points are the student's
+            row['review'].insert(0, f'{record["label"]}: {record["status"].upper()}, not a grade: regrade '
+                                    f'({" ".join(str(record.get("message", "")).split())[:200]})')
+            row['not a grade'] = True
     frame = pd.DataFrame(list(rows.values()), columns=[
         'student', 'name', 'canvas_id', 'sis_id', 'email', *questions, *(f'{p} points' for p in PARTS),
         'total', *(f'{p} status' for p in PARTS), 'review'])
     frame['total'] = frame[[f'{p} points' for p in PARTS]].sum(axis=1).round(2)
+    # A row with a part the grader failed on has no total: an import into Canvas must not carry it.
+    failed = [bool(rows[s].get('not a grade')) for s in frame['student']]
+    frame['total'] = frame['total'].astype(object).where(~pd.Series(failed, index=frame.index), '')
     frame['review'] = frame['review'].map(lambda flags: '; '.join(flags) if isinstance(flags, list) else '')
     return frame.sort_values('student').reset_index(drop=True)
 
@@ -87,7 +98,7 @@ def index_html(book: pd.DataFrame) -> str:
             status, points = getattr(row, f'{part}_status'), getattr(row, f'{part}_points')
             cells.append(e(status) if status == 'missing' else
                          f'<a href="{e(row.student)}/{part}/report.html">{points:g}</a> {e(status)}')
-        cells += [f'{row.total:g}', e(row.review)]
+        cells += [f'{row.total:g}' if row.total != '' else '<b>not a grade</b>', e(row.review)]
         rows.append('<tr>' + ''.join(f'<td>{c}</td>' for c in cells) + '</tr>')
     return ('<!doctype html><meta charset="utf-8"><title>HW1 Q8 gradebook</title>'
             '<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}'

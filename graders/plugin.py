@@ -24,6 +24,8 @@ from typing import Any
 import numpy as np
 import pytest
 
+from graders.budget import Budget
+from graders.outcome import CheckStatus, GraderError
 from graders.rubric import Rubric
 
 
@@ -42,6 +44,7 @@ class CheckResult:
     hidden: bool
     passed: bool = False
     message: str = ''         # why it failed, for the student
+    status: CheckStatus = CheckStatus.FAILED   # passed, failed, budget exhausted, or the grader's failure
     seconds: float = 0.0
     measured: dict = field(default_factory=dict)   # figures the check recorded (record_property)
 
@@ -56,6 +59,9 @@ class SessionContext:
     make_sandbox: Any = None                 # callable () -> sandbox.Sandbox
     make_worker: Any = None                  # callable (sandbox) -> bridge.Worker
     visible_only: bool = False
+    budget: Budget | None = None             # the part's wall-clock budget (graders/budget.py)
+    grader_error: str = ''                   # set when the grader failed here: nothing is the student's
+    isolation: str = ''                      # the sandbox's isolation level (Sandbox.isolation)
     seed: int = 0                            # fresh inputs differ between submissions, replay exactly
     digest: str = ''                         # the submission's sha256 (intake): keys its held-out draw
     notes: list[str] = field(default_factory=list)   # for the report (shims, build notes...)
@@ -110,22 +116,43 @@ class GradingPlugin:
         result.measured.update((k, v) for k, v in report.user_properties if isinstance(v, (int, float, str)))
         if report.when == 'call' and report.passed:
             result.passed = True
+            result.status = CheckStatus.PASSED
         elif report.failed and not result.message:
             result.passed = False
-            result.message = self._message(call)
+            result.status, result.message = self._verdict(call)
+            if result.status is CheckStatus.GRADER_ERROR:
+                self.context.grader_error = self.context.grader_error or result.message
+                if isinstance(call.excinfo.value, GraderError):
+                    # This machine cannot run submissions: every further check would fail the same way.
+                    item.session.shouldstop = result.message
+
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_setup(self, item):
+        """Past the part's grading budget, a check is not started: it fails at once with the budget's
+        verdict (and so does every check after it)."""
+        budget = self.context.budget
+        if budget is not None and budget.exhausted and item.nodeid in self.results:
+            from graders.bridge import BudgetExhausted
+            raise BudgetExhausted(budget.verdict())
 
     @staticmethod
-    def _message(call) -> str:
-        from graders.bridge import SandboxError
+    def _verdict(call) -> tuple[CheckStatus, str]:
+        """Whose failure it is, and the message: the submission's (what to fix), the budget's, or the
+        grader's (a GraderError, or an exception of the check's own code: a grader bug)."""
+        from graders.bridge import BudgetExhausted, SandboxError
         exc = call.excinfo.value if call.excinfo else None
+        if isinstance(exc, GraderError):
+            return CheckStatus.GRADER_ERROR, str(exc)
+        if isinstance(exc, BudgetExhausted):
+            return CheckStatus.BUDGET, str(exc)
         if isinstance(exc, pytest.fail.Exception):
-            return str(exc)
+            return CheckStatus.FAILED, str(exc)
         if isinstance(exc, SandboxError):
-            return str(exc)
+            return CheckStatus.FAILED, str(exc)
         if isinstance(exc, AssertionError):
-            return str(exc).split('\nassert ')[0] or 'a check failed'
-        # Anything else escaped from the check itself: still a verdict, but one a TA should see.
-        return f'the grader could not evaluate this check ({type(exc).__name__}: {exc})'
+            return CheckStatus.FAILED, str(exc).split('\nassert ')[0] or 'a check failed'
+        # Anything else escaped from the check itself: the grader's bug, not a verdict on the submission.
+        return CheckStatus.GRADER_ERROR, f'the grader could not evaluate this check ({type(exc).__name__}: {exc})'
 
     # ---- fixtures ---------------------------------------------------------------------------
     @pytest.fixture(scope='session')

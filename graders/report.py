@@ -12,6 +12,12 @@ from pathlib import Path
 
 from graders.results import ScoredCheck, measured_text, question_totals
 from graders.rubric import Rubric
+from graders.untrusted import clean_text
+
+# Submitted code can forge any message (graders/untrusted.py): what is shown is cleaned of terminal
+# escapes and control characters, and cut: the terminal table as a whole, each text of the report.
+TABLE_CHARS = 200_000
+REPORT_FIELD_CHARS = 20_000
 
 
 @dataclass
@@ -59,7 +65,7 @@ def terminal_table(graded: Graded, *, show_passed: bool = False) -> str:
             lines.append(f'    {nb["name"]:<22} {nb["status"]}{"  " + figures if figures else ""}')
     for note in graded.notes:
         lines.append(f'  note: {note}')
-    return '\n'.join(lines)
+    return clean_text('\n'.join(lines), TABLE_CHARS)
 
 
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;color:#222}
@@ -70,7 +76,8 @@ table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;pad
 
 def html_report(graded: Graded) -> str:
     """A self-contained HTML page: points per question, every check, notebooks and notes."""
-    e = html.escape
+    def e(text) -> str:
+        return html.escape(clean_text(text, REPORT_FIELD_CHARS))
     totals = question_totals(graded.rubric, graded.scored)
     rows = []
     for question in graded.rubric.for_part(graded.part):

@@ -15,8 +15,15 @@ from pathlib import Path
 
 from graders.plugin import CheckResult
 from graders.rubric import Rubric, share_points
+from graders.untrusted import clean_text
 
 SCHEMA_FILE = Path(__file__).with_name('results.schema.json')
+# results.json stays under 1 MB whatever a submission sends (its messages are forgeable: see
+# graders/untrusted.py): each test's output is cut to TEST_OUTPUT_CHARS, any other text to FIELD_CHARS,
+# and if the file would still be larger, every text to the longest length that fits.
+MAX_RESULTS_BYTES = 1_000_000 - 4096
+TEST_OUTPUT_CHARS = 8000
+FIELD_CHARS = 64_000
 
 
 @dataclass(frozen=True)
@@ -92,9 +99,44 @@ def measured_text(check: CheckResult) -> str:
     return ' (' + ', '.join(f'{k.replace("_", " ")} {v}' for k, v in check.measured.items()) + ')'
 
 
+def bounded(document: dict, max_bytes: int = MAX_RESULTS_BYTES) -> dict:
+    """`document` with every text cleaned (`untrusted.clean_text`: no terminal escapes or control
+    characters but newlines and tabs), each test's output at most TEST_OUTPUT_CHARS and other texts
+    FIELD_CHARS, then, while its JSON is over `max_bytes`, every text cut to the longest length that
+    fits (each cut carries a marker saying how much was cut)."""
+    def cut(value, limit: int, test_limit: int, in_test: bool = False):
+        """Every text of `value` cleaned and cut to `limit`, a test's output to `test_limit`."""
+        if type(value) is str:
+            return clean_text(value, limit)
+        if type(value) is list:
+            return [cut(v, limit, test_limit, in_test) for v in value]
+        if type(value) is dict:
+            return {k: cut(v, test_limit if in_test and k == 'output' else limit, test_limit, k == 'tests')
+                    for k, v in value.items()}
+        return value
+
+    def size(doc: dict) -> int:
+        return len(json.dumps(doc, indent=2, allow_nan=False))   # ASCII: characters are bytes
+
+    fitted = cut(document, FIELD_CHARS, TEST_OUTPUT_CHARS)
+    if size(fitted) <= max_bytes:
+        return fitted
+    low, high = 200, TEST_OUTPUT_CHARS   # the longest cut that fits, by bisection
+    best = cut(fitted, low, low)
+    while low < high:
+        middle = (low + high + 1) // 2
+        trial = cut(fitted, max(middle, 200), middle)
+        if size(trial) <= max_bytes:
+            low, best = middle, trial
+        else:
+            high = middle - 1
+    return best
+
+
 def write_results(document: dict, path: Path) -> Path:
-    """Write `document` to `path` atomically (temp file in the same folder, then rename)."""
+    """Write `document` to `path` atomically (temp file in the same folder, then rename), `bounded`."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    document = bounded(document)
     fd, tmp = tempfile.mkstemp(prefix='.results-', suffix='.json', dir=path.parent)
     with os.fdopen(fd, 'w') as f:
         json.dump(document, f, indent=2, allow_nan=False)

@@ -32,12 +32,15 @@ def test_one_row_per_student_with_review_flags_canvas_columns_and_the_leaderboar
     write_class_outputs(tmp_path, load_rubric())
     book = pd.read_csv(tmp_path / 'gradebook.csv', keep_default_na=False).set_index('student')
     assert list(book.index) == ['alice', 'bob']
-    assert book.loc['alice', 'total'] == 27.0 and book.loc['alice', 'Q8.8'] == 8
+    assert float(book.loc['alice', 'total']) == 27.0 and book.loc['alice', 'Q8.8'] == 8
     assert book.loc['alice', 'review'] == 'part2: flagged for review: mymodel.log claims 0.95'
     assert (book.loc['bob', 'part1 status'], book.loc['bob', 'part2 status']) == ('missing', 'timeout')
+    # A part the grader did not finish is no grade: the row is flagged and carries no total to Canvas.
+    assert book.loc['bob', 'total'] == '' and book.loc['bob', 'review'].startswith('part2: TIMEOUT, not a grade')
     canvas = pd.read_csv(tmp_path / 'canvas.csv', keep_default_na=False, dtype=str)
     assert canvas.iloc[0].to_dict() == {'Student': 'Alice Smith', 'ID': '12345', 'SIS User ID': '',
                                         'SIS Login ID': '', 'Section': '', 'HW1 Q8': '27.0'}
+    assert canvas.iloc[1]['HW1 Q8'] == ''
     board = pd.read_csv(tmp_path / 'leaderboard.csv', keep_default_na=False)
     assert list(board['name']) == ['alice', 'bob'] and board.loc[0, 'rank'] == '1'
     assert 'timeout' in (tmp_path / 'index.html').read_text()
