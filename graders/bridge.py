@@ -20,7 +20,9 @@ the old worker are then refused with BadValue.
 
 from __future__ import annotations
 
+import errno
 import os
+import re
 import select
 import subprocess
 import time
@@ -28,13 +30,21 @@ import uuid
 import weakref
 from pathlib import Path
 
+from graders.budget import Budget
 from graders.inside import wire
 from graders.inside.wire import Handle
+from graders.outcome import SandboxUnavailable
 from graders.sandbox import CappedOutput, Sandbox, is_running
 from graders.untrusted import clean_text
 
 __all__ = ['Worker', 'Handle', 'SandboxError', 'SubmissionRaised', 'CallTimeout', 'WorkerDied',
-           'BadValue']
+           'BadValue', 'MUTATION_NOTE']
+
+# How `call_checked` reports a function that changed its inputs in place. Not a deduction: the values
+# it returns are graded (a forward pass that corrupts its own cache fails through the backward's values),
+# and real correct code does it (relu_backward zeroing dout before returning it).
+MUTATION_NOTE = ('%s changed its input %s in place: no points taken, since what it returns is graded, '
+                 'but the homework\'s functions should leave their inputs unchanged')
 
 STARTUP_TIMEOUT = 60.0  # python + numpy imports in the sandbox, on a loaded machine
 DIAG_CHARS = 1500       # crash output (faulthandler) quoted in WorkerDied
@@ -66,12 +76,17 @@ class CallTimeout(SandboxError):
     """The call did not finish in time; the worker was killed."""
 
 
+class ModuleLoadTimeout(CallTimeout):
+    """Importing a module of the submission did not finish in time. The budget remembers it
+    (`Budget.slow_imports`): every later call that needs the module fails at once with the same message."""
+
+
+class BudgetExhausted(CallTimeout):
+    """The part's grading budget (graders/budget.py) ran out before or during the call."""
+
+
 class WorkerDied(SandboxError):
     """The worker process ended during a call (exit, crash, memory or CPU limit)."""
-
-
-class InputsMutated(SandboxError):
-    """The call changed arrays it was given (the homework's functions must not)."""
 
 
 class BadValue(SandboxError):
@@ -105,7 +120,11 @@ class _Process:
         except OSError as err:
             for fd in (req_r, rep_w, self.req_w, self.rep_r):
                 os.close(fd)
-            raise WorkerDied('the sandboxed Python could not be started: %s' % err) from None
+            if err.errno == errno.EAGAIN:   # the sandbox uid's process limit, held for a moment by what
+                raise WorkerDied('the sandboxed Python could not be started: %s' % err) from None  # was killed
+            # Exec refused (an interpreter the sandbox user cannot read, a missing bwrap): this machine's.
+            raise SandboxUnavailable('the sandbox cannot start the grader\'s Python %s here: %s (run '
+                                     '`hw1grade doctor`)' % (sandbox.python, err)) from None
         os.close(req_r)
         os.close(rep_w)
         os.set_blocking(self.req_w, False)
@@ -169,8 +188,11 @@ class Worker:
     """
 
     def __init__(self, root, sandbox: Sandbox, sys_path=('.',), timeout: float = 60, threads: int = 1,
-                 *, max_reply_bytes: int = 1 << 30, startup_timeout: float = STARTUP_TIMEOUT):
+                 *, max_reply_bytes: int = 1 << 30, startup_timeout: float = STARTUP_TIMEOUT,
+                 budget: Budget | None = None):
         self.root = Path(root)
+        self.budget = budget         # the part's grading budget: caps every wait; remembers slow imports
+        self._imported: set[str] = set()   # modules the current worker process has imported
         self.sandbox = sandbox
         self.sys_path = tuple(sys_path)
         self.timeout = timeout
@@ -195,12 +217,13 @@ class Worker:
 
     def call_checked(self, target: str, *args, timeout: float | None = None, keep: tuple[int, ...] = (),
                      **kwargs):
-        """`call`, and raise InputsMutated if the function changed an array argument in place."""
+        """`call`, noting (MUTATION_NOTE, once per function) if it changed an array argument in place."""
         return self._call(target, args, kwargs, timeout, keep, check_inputs=True)
 
     def _call(self, target, args, kwargs, timeout, keep, check_inputs):
         if type(target) is not str or not wire.TARGET.match(target):
             raise ValueError('bad call target %r (expected "package.module:attribute")' % (target,))
+        self._load(target.split(':')[0], timeout)
         fields = {'op': 'call', 'target': target, 'keep': [int(k) for k in keep], 'check_inputs': check_inputs}
         return self._request(fields, {'args': args, 'kwargs': kwargs}, '`%s`' % target.replace(':', '.'), timeout)
 
@@ -208,6 +231,7 @@ class Worker:
         """A Handle to `package.module:function` of the submission, to pass as an argument (a trainer's
         loss_function); the function itself stays in the worker."""
         module, name = target.split(':')
+        self._load(module, None)
         return self.get_attr(self.call('importlib:import_module', module), name)
 
     def call_method(self, handle: Handle, name: str, *args, timeout: float | None = None, **kwargs):
@@ -247,21 +271,112 @@ class Worker:
     # -- machinery -------------------------------------------------------------------------------
 
     def _start(self) -> _Process:
+        limit, by_budget = self._cap(self.startup_timeout)
         process = _Process(self.sandbox, self.root, self.sys_path, self.threads, self.max_reply_bytes)
         self._process = process
         self._finalizer = weakref.finalize(self, process.close, 0)
+        self._imported = set()
         self.starts += 1
         try:
-            hello, _ = wire.recv(process.rep_r, 1 << 20,
-                                 process.waiter(time.monotonic() + self.startup_timeout))
+            hello, _ = wire.recv(process.rep_r, 1 << 20, process.waiter(time.monotonic() + limit))
             if hello.get('ready') is not True:
                 raise wire.WireError('unexpected first frame')
         except (_Deadline, _Died, wire.WireError, OSError) as err:
             self.close()
-            reason = ('it did not answer within %g s' % self.startup_timeout if isinstance(err, _Deadline)
+            if isinstance(err, _Deadline) and by_budget:
+                raise BudgetExhausted(self.budget.verdict()) from None
+            reason = ('it did not answer within %g s' % limit if isinstance(err, _Deadline)
                       else process.death())
-            raise WorkerDied('the sandboxed Python worker could not start: %s' % reason) from None
+            self._startup_failed(reason)
         return process
+
+    def _startup_failed(self, reason: str):
+        """Raise the right error for a worker that died or hung before it said it was ready.
+
+        Until then it runs no submission code (only the standard library and numpy, with the
+        submission's folder not yet on its path), so whose failure it is can be asked directly: a bare
+        start of the same interpreter in the same sandbox. If that fails too, this machine cannot run
+        the sandbox (an interpreter the sandbox user cannot read, a bubblewrap setup error): the
+        grader's failure, `SandboxUnavailable`, and no check is the student's. If it starts, the failure
+        was passing (the uid's process limit still held by a killed fork bomb) and stays this call's.
+        """
+        argv = [self.sandbox.python, '-I', '-B', '-c', 'import numpy']
+        try:
+            probe = self.sandbox.run(argv, timeout=self.startup_timeout, env=self.sandbox.env(self.threads))
+        except OSError as err:
+            raise SandboxUnavailable('the sandbox cannot start the grader\'s Python %s here: %s (run '
+                                     '`hw1grade doctor`)' % (self.sandbox.python, err)) from None
+        if not probe.ok:
+            said = (probe.stderr.strip() or probe.stdout.strip())[-DIAG_CHARS:]
+            raise SandboxUnavailable(
+                'the sandbox cannot start the grader\'s Python %s here: the worker could not start (%s), '
+                'and neither could `python -c "import numpy"` in the same sandbox (%s)%s (run `hw1grade '
+                'doctor`)' % (self.sandbox.python, reason.splitlines()[0],
+                              probe.killed or 'exit code %d' % probe.returncode, ': ' + said if said else ''))
+        raise WorkerDied('the sandboxed Python worker could not start: %s' % reason)
+
+    def _cap(self, limit: float) -> tuple[float, bool]:
+        """(how long a wait may take, whether the grading budget is what limits it); BudgetExhausted
+        at once when nothing is left."""
+        if self.budget is None:
+            return limit, False
+        if self.budget.exhausted:
+            raise BudgetExhausted(self.budget.verdict())
+        return self.budget.cap(limit)
+
+    def _stalled(self, module: str) -> str | None:
+        """The verdict of an earlier timed-out import that importing `module` would run into: its own,
+        a package's above it, or one of the submission's modules it imports (read as text from its
+        source, never run here), so that cnn.py, which imports a stalled layers.py, fails at once too."""
+        if self.budget is None or not self.budget.slow_imports:
+            return None
+        todo, seen = [module], set()
+        while todo and len(seen) < 200:
+            name = todo.pop()
+            if name in seen:
+                continue
+            seen.add(name)
+            message = self.budget.stalled_prefix(name)
+            if message:
+                if name != module:
+                    self.budget.slow_imports[module] = message
+                return message
+            todo += _imports_of([self.root / p for p in self.sys_path], name)
+        return None
+
+    def _load(self, module: str, timeout: float | None):
+        """Import `module` and each package above it in a request of its own, before a call needs it.
+
+        A timeout there is the import's, not the function's: it is remembered in the budget, and every
+        later call that needs the module fails at once with the same verdict instead of waiting out
+        its own timeout (each of eight layer checks used to wait 60 s for one slow module). An import
+        that raises is left to the call itself, which raises the same error with its usual message.
+        """
+        limit = self.timeout if timeout is None else timeout
+        parts = module.split('.')
+        for i in range(1, len(parts) + 1):
+            name = '.'.join(parts[:i])
+            if self._process is not None and name in self._imported:
+                continue
+            stalled = self._stalled(name)
+            if stalled:
+                raise ModuleLoadTimeout(stalled)
+            fields = {'op': 'call', 'target': 'importlib:import_module', 'keep': [], 'check_inputs': False}
+            try:
+                self._request(fields, {'args': (name,), 'kwargs': {}}, 'importing `%s`' % name, limit)
+            except SubmissionRaised:
+                return
+            except BudgetExhausted:
+                raise
+            except CallTimeout:
+                message = ('importing `%s` did not finish within %g s and was stopped: does it do slow work '
+                           'when it is imported (training, loading data, a long loop outside any function)? '
+                           'Move such code into a function or under `if __name__ == "__main__":`. Every '
+                           'check that needs `%s` fails with this message.' % (name, limit, name))
+                if self.budget is not None:
+                    self.budget.slow_imports[name] = message
+                raise ModuleLoadTimeout(message) from None
+            self._imported.add(name)
 
     def _handle_id(self, handle, name: str = '') -> int:
         """The id of a live handle (BadValue for a dead worker's), after checking the attribute name."""
@@ -288,7 +403,7 @@ class Worker:
         self._next_id += 1
         arrays: list = []
         header = dict(fields, id=self._next_id, **self._encode(values, arrays))
-        limit = self.timeout if timeout is None else timeout
+        limit, by_budget = self._cap(self.timeout if timeout is None else timeout)
         wait = process.waiter(time.monotonic() + limit)
         try:
             wire.send(process.req_w, header, arrays, wait)
@@ -296,6 +411,8 @@ class Worker:
             return self._result(reply, reply_arrays, header['id'], what, process.session)
         except _Deadline:
             self.close()
+            if by_budget:
+                raise BudgetExhausted(self.budget.verdict()) from None
             raise CallTimeout('%s did not finish within %g s and was stopped' % (what, limit)) from None
         except (_Died, wire.ChannelClosed, BrokenPipeError):
             reason = process.death()
@@ -325,8 +442,9 @@ class Worker:
             if type(mutated) is not list or not all(type(m) is str for m in mutated):
                 raise wire.WireError('malformed reply fields')
             if mutated:
-                raise InputsMutated('%s changed its input %s in place; it must leave its inputs unchanged'
-                                    % (what, ', '.join(m[:80] for m in mutated[:5])))
+                note = MUTATION_NOTE % (what, ', '.join(m[:80] for m in mutated[:5]))
+                if not any(n.startswith(what + ' changed its input') for n in self.notes):
+                    self.notes.append(note)
             return value
         error = reply.get('error')
         if type(error) is not dict or not all(type(error.get(k)) is str
@@ -350,6 +468,35 @@ class Worker:
                 self.notes.append(text)
         if (len(notes) > MAX_REPLY_NOTES or len(self.notes) >= MAX_NOTES) and NOTES_LEFT_OUT not in seen:
             self.notes.append(NOTES_LEFT_OUT)
+
+
+_IMPORT = re.compile(r'^[ \t]*(?:from[ \t]+(\.*[\w.]*)[ \t]+import|import[ \t]+([\w., \t]+))', re.M)
+
+
+def _imports_of(folders, module: str, max_bytes: int = 1 << 20) -> list[str]:
+    """The absolute module names a submission's module imports at its top level or anywhere, read as
+    text from its source file under `folders` (none for a module that is not the submission's)."""
+    parts = module.split('.')
+    for folder in folders:
+        for path, package in ((Path(folder, *parts).with_suffix('.py'), parts[:-1]),
+                              (Path(folder, *parts, '__init__.py'), parts)):
+            try:
+                if path.is_file() and not path.is_symlink() and path.stat().st_size <= max_bytes:
+                    text = path.read_text(errors='replace')
+                else:
+                    continue
+            except OSError:
+                continue
+            names = []
+            for relative, plain in _IMPORT.findall(text):
+                if relative:
+                    dots = len(relative) - len(relative.lstrip('.'))
+                    base = package[:len(package) - dots + 1] if dots else []
+                    names.append('.'.join(base + [relative.lstrip('.')] if relative.lstrip('.') else base))
+                else:
+                    names += [n.split()[0] for n in plain.split(',') if n.split()]
+            return [n for n in names if n]
+    return []
 
 
 def _short(type_name: str) -> str:

@@ -10,6 +10,7 @@ import html
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from graders.outcome import NOT_A_GRADE, Status
 from graders.results import ScoredCheck, measured_text, question_totals
 from graders.rubric import Rubric
 from graders.untrusted import clean_text
@@ -31,6 +32,13 @@ class Graded:
     verdict: str = ''                                   # one line when the submission could not be graded
     notes: list[str] = field(default_factory=list)      # intake, build, shims, isolation
     notebooks: list[dict] = field(default_factory=list)  # name, status, failing cells, claimed vs measured
+    status: Status = Status.GRADED                      # whose outcome: graded, invalid, grader-error...
+    isolation: str = ''                                 # the sandbox's isolation level (Sandbox.isolation)
+
+    @property
+    def is_grade(self) -> bool:
+        """Whether the score is the submission's (not after a grader error, a batch crash or timeout)."""
+        return self.status not in NOT_A_GRADE
 
     @property
     def score(self) -> float:
@@ -43,12 +51,15 @@ class Graded:
 
 def terminal_table(graded: Graded, *, show_passed: bool = False) -> str:
     """Points per question, then each failing check with its message (what to fix)."""
-    lines = [f'{graded.source}: Part {graded.part}, {graded.score:g} / {graded.max_score:g} points '
-             f'({graded.seconds:.0f} s)']
+    points = (f'{graded.score:g} / {graded.max_score:g} points' if graded.is_grade else
+              f'NOT GRADED ({graded.status}): no score')
+    lines = [f'{graded.source}: Part {graded.part}, {points} ({graded.seconds:.0f} s)']
+    if graded.isolation:
+        lines.append(f'  sandbox isolation: {graded.isolation}')
     if graded.verdict:
         lines.append(f'  {graded.verdict}')
     totals = question_totals(graded.rubric, graded.scored)
-    for question in graded.rubric.for_part(graded.part):
+    for question in graded.rubric.for_part(graded.part) if graded.is_grade else ():   # no points shown
         earned, possible = totals.get(question.id, (0.0, question.points))
         lines.append(f'  {question.id} {question.title:<28} {earned:>5.2f} / {possible:g}')
         for s in graded.scored:
@@ -80,7 +91,7 @@ def html_report(graded: Graded) -> str:
         return html.escape(clean_text(text, REPORT_FIELD_CHARS))
     totals = question_totals(graded.rubric, graded.scored)
     rows = []
-    for question in graded.rubric.for_part(graded.part):
+    for question in graded.rubric.for_part(graded.part) if graded.is_grade else ():   # no points shown
         earned, possible = totals.get(question.id, (0.0, question.points))
         rows.append(f'<tr><th colspan="3">{e(question.id)} {e(question.title)}</th>'
                     f'<th class="num">{earned:g} / {possible:g}</th></tr>')
@@ -94,7 +105,11 @@ def html_report(graded: Graded) -> str:
     parts = [f'<!doctype html><meta charset="utf-8"><title>{e(graded.source)}</title><style>{_STYLE}</style>',
              f'<h1>{e(graded.source)}</h1>',
              f'<p>Part {graded.part}: <b>{graded.score:g} / {graded.max_score:g}</b> points, '
-             f'graded in {graded.seconds:.0f} s.</p>']
+             f'graded in {graded.seconds:.0f} s.</p>' if graded.is_grade else
+             f'<p class="fail">Part {graded.part}: <b>not graded ({e(str(graded.status))})</b>: no score; '
+             f'staff will regrade.</p>']
+    if graded.isolation:
+        parts.append(f'<p>Sandbox isolation: {e(graded.isolation)}.</p>')
     if graded.verdict:
         parts.append(f'<p class="fail">{e(graded.verdict)}</p>')
     parts.append('<table>' + ''.join(rows) + '</table>')

@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
+from graders.outcome import GRADER_ERROR_MESSAGE, NOT_GRADED
 from graders.plugin import CheckResult
 from graders.rubric import Rubric, share_points
 from graders.untrusted import clean_text
@@ -46,7 +47,8 @@ def score_checks(rubric: Rubric, checks: list[CheckResult]) -> list[ScoredCheck]
         for index, check in enumerate(mine, start=1):
             number = f'{question.id.lstrip("Q")}.{index}'
             maximum = round(shares[check.name], 4)
-            scored.append(ScoredCheck(check, number, maximum if check.passed else 0.0, maximum))
+            earned = maximum if check.passed else round(maximum * check.fraction, 4)
+            scored.append(ScoredCheck(check, number, earned, maximum))
     return scored
 
 
@@ -90,6 +92,30 @@ def build_results(rubric: Rubric, scored: list[ScoredCheck], *, seconds: float, 
     if extra_data:
         document['extra_data'] = extra_data
     return document
+
+
+def grader_error_results(rubric: Rubric, part: int, message: str, *, seconds: float, output: str,
+                         extra_data: dict | None = None) -> dict:
+    """The results.json of a submission the grader could not grade (graders/outcome.py: a grader
+    error, or a batch task that crashed or ran out of time), presenting no score as earned.
+
+    Gradescope requires a score; it hides the total from students when any test is hidden. So each of
+    the part's questions is one hidden test, 0 of its points, 'not graded', and the top-level output
+    (which students do see) says in plain words that the autograder failed on the server, not their
+    code, and that staff will regrade; then the reason, for the TA. extra_data's `status` tells the
+    Gradescope runner and staff tools what happened without parsing text."""
+    tests = [{'score': 0.0, 'max_score': float(q.points), 'status': 'failed', 'name': f'{q.id} {q.title}: not graded',
+              'number': q.id.lstrip('Q'), 'output': NOT_GRADED, 'visibility': 'hidden', 'tags': [q.id]}
+             for q in rubric.for_part(part)]
+    return {
+        'score': 0.0,
+        'execution_time': round(float(seconds), 1),
+        'output': f'{GRADER_ERROR_MESSAGE}\n\nFor course staff: {message}\n\n{output}',
+        'visibility': 'visible',
+        'stdout_visibility': 'hidden',
+        'tests': tests,
+        'extra_data': dict(extra_data or {}),
+    }
 
 
 def measured_text(check: CheckResult) -> str:
