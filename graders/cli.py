@@ -25,6 +25,7 @@ from graders.grade import add_grade_commands
 from graders.leaderboard import add_leaderboard_commands
 from graders.notebooks import add_notebooks_commands
 from graders.part2_runs import add_reference_commands
+from graders.similarity import add_similarity_commands
 from graders.starter import add_starter_commands
 
 EXIT_OK, EXIT_USER_ERROR = 0, 2
@@ -72,7 +73,8 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
 # One entry per top-level group.
 COMMAND_GROUPS = [add_grade_commands, add_data_commands, add_challenge_commands, add_reference_commands,
                   add_notebooks_commands, add_example_commands, add_starter_commands,
-                  add_leaderboard_commands, add_batch_commands, add_export_commands, add_doctor_commands]
+                  add_leaderboard_commands, add_batch_commands, add_export_commands, add_doctor_commands,
+                  add_similarity_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -89,7 +89,8 @@ def standings(records: list[dict]) -> list[Standing]:
     return rank(result)
 
 
-def index_html(book: pd.DataFrame) -> str:
+def index_html(book: pd.DataFrame, similarity: bool = False) -> str:
+    """The class's index; `similarity`: link similarity.html (hw1grade similarity wrote it into OUT)."""
     e = html.escape
     rows = []
     for row in book.itertuples(index=False):
@@ -104,7 +105,8 @@ def index_html(book: pd.DataFrame) -> str:
             '<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}'
             'td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left}</style>'
             '<h1>HW1 Q8 gradebook</h1><p><a href="gradebook.csv">gradebook.csv</a> · '
-            '<a href="canvas.csv">canvas.csv</a> · <a href="leaderboard.html">challenge leaderboard</a></p>'
+            '<a href="canvas.csv">canvas.csv</a> · <a href="leaderboard.html">challenge leaderboard</a>'
+            + (' · <a href="similarity.html">code similarity</a>' if similarity else '') + '</p>'
             '<table><tr><th>student</th><th>Part 1</th><th>Part 2</th><th>total</th><th>review</th></tr>'
             + ''.join(rows) + '</table>\n')
 
@@ -121,5 +123,6 @@ def write_class_outputs(out: Path, rubric: Rubric) -> pd.DataFrame:
     write_csv(board, out / 'leaderboard.csv')
     write_html(board, out / 'leaderboard.html')
     renamed = book.rename(columns=lambda c: c.replace(' ', '_'))
-    (out / 'index.html').write_text(index_html(renamed), encoding='utf-8')
+    (out / 'index.html').write_text(index_html(renamed, similarity=(out / 'similarity.html').is_file()),
+                                    encoding='utf-8')
     return book

@@ -1,0 +1,91 @@
+"""Calibrate `hw1grade similarity`: per function, the highest similarity between independent correct
+solutions against the lowest between a solution and a disguised copy of it; the threshold chosen from them.
+
+Independent solutions: fixtures/similarity/solutions/ (4 per function, written for this: loops or
+vectorised, other decompositions). Copies: fixtures.similarity.disguise() with several seeds (renamed
+variables, swapped independent statements, comments moved and rewritten, blank lines). Each text is put in
+the starter's file (student/) and compared through the command's own path (unit regions, starter
+fingerprints removed, winnowing). Also printed: how many fingerprints of their own our reference's units
+have, which is why units below MIN_FINGERPRINTS (one-line functions every correct student writes alike)
+are not judged.
+
+    .venv/bin/python benchmarks/calibrate_similarity.py [--noise K --guarantee T]
+"""
+from __future__ import annotations
+
+import argparse
+import itertools
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from fixtures import similarity as fx  # noqa: E402
+from graders import similarity  # noqa: E402
+
+COPY_SEEDS = (1, 2, 3)
+
+
+def calibration(noise: int = similarity.NOISE_CHARS, guarantee: int = similarity.GUARANTEE_CHARS) -> list[dict]:
+    """One row per function: fingerprints of the solutions, max independent, min copy."""
+    sources = []
+    for function in fx.functions():
+        for variant, text in fx.variants(function).items():
+            sources.append(similarity.Source(f'{function}/{variant}', 1, Path(variant),
+                                             fx.submission_files(1, {function: text})))
+            for seed in COPY_SEEDS:
+                sources.append(similarity.Source(f'{function}/{variant}~copy{seed}', 1, Path(variant),
+                                                 fx.submission_files(1, {function: fx.disguise(text, seed)})))
+    result = similarity.compare(sources, noise=noise, guarantee=guarantee)
+    rows = []
+    for function in fx.functions():
+        names = [f'{function}/{v}' for v in fx.variants(function)]
+        scores = {(m.a, m.b): m.similarity for m in result.matches if m.unit.name == function}
+        score = lambda a, b: scores.get((a, b), scores.get((b, a), 0.0))   # noqa: E731
+        independent = [score(a, b) for a, b in itertools.combinations(names, 2)]
+        copies = [score(name, f'{name}~copy{seed}') for name in names for seed in COPY_SEEDS]
+        counts = [len(result.prints[name, function].hashes) for name in names]
+        rows.append({'function': function, 'fingerprints': (min(counts), max(counts)),
+                     'independent': max(independent), 'copies': min(copies)})
+    return rows
+
+
+def reference_counts(noise: int, guarantee: int) -> dict[str, int]:
+    """Fingerprints of their own in each unit of our reference (BEGIN/END SOLUTION regions)."""
+    boilerplate = similarity.starter_boilerplate(noise)
+    counts = {}
+    for unit in similarity.UNITS:
+        path = similarity.REPO / 'reference' / similarity.PART_FOLDERS[unit.part] / unit.path
+        text = similarity.unit_text({unit.path: path.read_text(encoding='utf-8')}, unit) or ''
+        counts[unit.name] = len(similarity.fingerprint(text, boilerplate[unit.name], noise, guarantee).hashes)
+    return counts
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('--noise', type=int, default=similarity.NOISE_CHARS)
+    parser.add_argument('--guarantee', type=int, default=similarity.GUARANTEE_CHARS)
+    args = parser.parse_args()
+    rows = calibration(args.noise, args.guarantee)
+    print(f'k = {args.noise} normalized characters, window = {args.guarantee - args.noise + 1} '
+          f'(matches of {args.guarantee}+ characters always found)\n')
+    print(f'{"function":<26} {"fingerprints":>12} {"max independent":>16} {"min copy":>9}')
+    for row in rows:
+        low, high = row['fingerprints']
+        print(f'{row["function"]:<26} {f"{low}-{high}":>12} {row["independent"]:>16.3f} {row["copies"]:>9.3f}')
+    worst_independent = max(r['independent'] for r in rows)
+    worst_copy = min(r['copies'] for r in rows)
+    print(f'\nhighest independent {worst_independent:.3f}, lowest copy {worst_copy:.3f}: ', end='')
+    if worst_independent < worst_copy:
+        print(f'separable; midpoint {(worst_independent + worst_copy) / 2:.3f}, '
+              f'THRESHOLD in graders/similarity.py is {similarity.THRESHOLD}')
+    else:
+        print('NOT separable with these parameters')
+    print(f'\nown fingerprints of our reference per unit (judged at {similarity.MIN_FINGERPRINTS} or more):')
+    for name, count in reference_counts(args.noise, args.guarantee).items():
+        print(f'  {name:<32} {count:>4}  {"judged" if count >= similarity.MIN_FINGERPRINTS else "too short"}')
+    return 0 if worst_independent < similarity.THRESHOLD <= worst_copy else 1
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,259 @@
+"""`hw1grade similarity`: copies flagged, independent correct solutions and untouched starters not, the
+HTML report rendered in headless Chromium, hostile inputs read as text only, the batch index's link."""
+import csv
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import notebook_to_pdf  # reference/1_cs231n is on sys.path: its find_browser() finds Chromium
+from fixtures import similarity as fx
+from graders import similarity
+from graders.cli import main
+from graders.gradebook import write_class_outputs
+from graders.rubric import load_rubric
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def flagged_rows(out: Path) -> list[dict]:
+    with open(out / 'similarity.csv', newline='', encoding='utf-8') as f:
+        return list(csv.DictReader(f))
+
+
+def render(page: Path, scratch: Path) -> tuple[np.ndarray, list[str]]:
+    """Screenshot of `page` in headless Chromium (grayscale array) and the console lines it logged."""
+    browser = notebook_to_pdf.find_browser()
+    if browser is None:
+        if os.environ.get('CI'):
+            pytest.fail('CI must install chromium (.ci/run)')
+        pytest.skip('no Chromium')
+    shot = scratch / 'shot.png'
+    command = [browser, '--headless', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+               '--no-default-browser-check', f'--user-data-dir={scratch / "profile"}',
+               '--host-resolver-rules=MAP * ~NOTFOUND', '--enable-logging=stderr', '--v=0',
+               '--window-size=1200,1600', f'--screenshot={shot}', page.resolve().as_uri()]
+    if os.geteuid() == 0:
+        command.append('--no-sandbox')
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert shot.is_file(), proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if ':CONSOLE' in line]
+    return np.asarray(Image.open(shot).convert('L')), console
+
+
+# --------------------------------------------------------------------------------------------- fixtures
+
+@pytest.mark.parametrize('function', fx.functions())
+def test_the_independent_solutions_are_correct(function):
+    """Each fixture solution computes what the reference computes (so 'independent correct' is true)."""
+    from cs231n import layers
+    from cs231n.classifiers import neural_net, softmax
+    rng = np.random.default_rng(0)
+    for variant, text in fx.variants(function).items():
+        space = {'np': np}
+        exec(compile(text, f'{function}/{variant}.py', 'exec'), space)   # our own fixture code
+        mine = space[function]
+        if function == 'softmax_loss_vectorized':
+            W, X, y = rng.normal(size=(5, 7)) * 0.1, rng.normal(size=(7, 9)), rng.integers(0, 5, 9)
+            got, want = mine(W, X, y, 0.0), softmax.softmax_loss_vectorized(W, X, y, 0.0)
+        elif function == 'two_layer_net':
+            model = {'W1': rng.normal(size=(6, 8)), 'b1': rng.normal(size=8), 'W2': rng.normal(size=(8, 4)),
+                     'b2': rng.normal(size=4)}
+            X, y = rng.normal(size=(5, 6)), rng.integers(0, 4, 5)
+            got, want = mine(X, dict(model), y, 0.1), neural_net.two_layer_net(X, dict(model), y, 0.1)
+            got, want = [got[0], *(got[1][k] for k in sorted(model))], [want[0], *(want[1][k] for k in sorted(model))]
+        else:
+            x = rng.normal(size=(2, 3, 7, 7))
+            if function.startswith('conv'):
+                w, b, param = rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4), {'stride': 2, 'pad': 1}
+                out, cache = layers.conv_forward_naive(x, w, b, param)
+                if function == 'conv_forward_naive':
+                    got, want = mine(x, w, b, param)[0], out
+                else:
+                    dout = rng.normal(size=out.shape)
+                    got, want = mine(dout, cache), layers.conv_backward_naive(dout, cache)
+            else:
+                param = {'pool_height': 2, 'pool_width': 3, 'stride': 2}
+                out, cache = layers.max_pool_forward_naive(x, param)
+                if function == 'max_pool_forward_naive':
+                    got, want = mine(x, param)[0], out
+                else:
+                    dout = rng.normal(size=out.shape)
+                    got, want = mine(dout, cache), layers.max_pool_backward_naive(dout, cache)
+        for a, b in zip(got if isinstance(got, (tuple, list)) else [got], want if isinstance(want, (tuple, list)) else [want]):
+            np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-8, err_msg=f'{function}/{variant}')
+
+
+def test_disguised_copies_differ_in_text_but_not_in_behaviour():
+    """The disguise renames, reorders and recomments, and the copy still computes the same."""
+    from cs231n import layers
+    rng = np.random.default_rng(1)
+    x, w, b = rng.normal(size=(2, 3, 6, 6)), rng.normal(size=(4, 3, 3, 3)), rng.normal(size=4)
+    out, cache = layers.conv_forward_naive(x, w, b, {'stride': 1, 'pad': 1})
+    dout = rng.normal(size=out.shape)
+    for variant, text in fx.variants('conv_backward_naive').items():
+        copy = fx.disguise(text, 5)
+        assert copy.splitlines()[0] == text.splitlines()[0]   # same name and parameters
+        assert set(re.findall(r'\w+', copy)) != set(re.findall(r'\w+', text)) and copy.count('#') >= 1
+        results = []
+        for code in (text, copy):
+            space = {'np': np}
+            exec(compile(code, variant, 'exec'), space)
+            results.append(space['conv_backward_naive'](dout, cache))
+        for a, c in zip(*results):
+            np.testing.assert_allclose(a, c)
+
+
+def test_calibration_separates_copies_from_independent_solutions():
+    """benchmarks/calibrate_similarity.py's table: for every function the threshold lies above every
+    pair of independent solutions and at or below every disguised copy."""
+    spec = importlib.util.spec_from_file_location('calibrate_similarity',
+                                                  REPO / 'benchmarks' / 'calibrate_similarity.py')
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for row in module.calibration():
+        assert row['independent'] < similarity.THRESHOLD <= row['copies'], row
+        assert row['fingerprints'][0] >= similarity.MIN_FINGERPRINTS, row
+
+
+# ------------------------------------------------------------------------------------------- the command
+
+HOSTILE = '# </pre><script>console.error("escaped?")</script><img src=x onerror="console.error(1)">'
+
+
+def hostile(text: str) -> str:
+    """A copy that also carries HTML in a comment and a string, to be shown escaped."""
+    lines = fx.disguise(text, 11).splitlines()
+    return '\n'.join([lines[0], '    ' + HOSTILE, "    _ = '</pre><script>alert(2)</script>'", *lines[1:]]) + '\n'
+
+
+@pytest.fixture(scope='module')
+def class_run(tmp_path_factory):
+    """A class: alice; bob copied alice and disguised it; carol, dave independent; erin and frank
+    handed in the starter untouched; mallory copied carol, with HTML in comments; zoe and yann Part 2
+    (yann renamed zoe's models); a broken zip. A corpus folder laid out like a cloned repository holds
+    dave's solution. Run through the command line."""
+    root = tmp_path_factory.mktemp('similarity')
+    klass, corpus, out = root / 'class', root / 'corpus', root / 'out'
+    functions = fx.functions()
+    own = {name: {f: fx.variants(f)[variant] for f in functions}
+           for name, variant in (('alice', 'a'), ('carol', 'b'), ('dave', 'c'))}
+    for name, replacements in own.items():
+        fx.write_submission(klass, name, replacements)
+    fx.write_submission(klass, 'bob', {f: fx.disguise(t, 7) for f, t in own['alice'].items()})
+    fx.write_submission(klass, 'mallory', {f: hostile(t) for f, t in own['carol'].items()})
+    fx.write_submission(klass, 'erin')
+    fx.write_submission(klass, 'frank')
+    reference = REPO / 'reference' / '2_pytorch'
+    zoe = {p: (reference / p).read_text() for p in similarity._unit_paths(2)}
+    yann = {p: re.sub(r'#.*', '', re.sub(r'\b(conv\d?|fc\d?|pool|layers?|features|classifier|hidden)\b',
+                                         lambda m: 'my_' + m[0], text)) for p, text in zoe.items()}
+    fx.write_submission(klass, 'zoe', files=zoe, part=2)
+    fx.write_submission(klass, 'yann', files=yann, part=2)
+    with zipfile.ZipFile(klass / 'oscar_1_cs231n.zip', 'w') as z:
+        z.writestr('../../escape/cs231n/layers.py', 'x = 1\n')
+    clone = corpus / 'hw1-solutions' / 'assignment1' / '1_cs231n'
+    for path, text in fx.submission_files(1, own['dave']).items():
+        (clone / path).parent.mkdir(parents=True, exist_ok=True)
+        (clone / path).write_text(text)
+    assert main(['similarity', str(klass), '--corpus', str(corpus), '--out', str(out)]) == 0
+    return klass, corpus, out
+
+
+def test_copies_are_flagged_in_every_function_and_independent_solutions_are_not(class_run):
+    _, _, out = class_run
+    rows = flagged_rows(out)
+    pairs = {}
+    for row in rows:
+        pairs.setdefault((row['a'], row['b']), set()).add(row['function'])
+        assert float(row['similarity']) >= similarity.THRESHOLD
+        assert min(int(row['fingerprints_a']), int(row['fingerprints_b'])) >= similarity.MIN_FINGERPRINTS
+    part1 = set(fx.functions())
+    corpus = 'corpus:corpus/hw1-solutions/assignment1/1_cs231n'
+    assert pairs[tuple(sorted(('alice', 'bob')))] == part1
+    assert pairs[tuple(sorted(('carol', 'mallory')))] == part1
+    assert pairs[('dave', corpus)] == part1
+    assert pairs[tuple(sorted(('yann', 'zoe')))] >= {'CNN model', 'MyModel'}
+    assert set(pairs) == {('alice', 'bob'), ('carol', 'mallory'), ('dave', corpus), ('yann', 'zoe')}
+
+
+def test_untouched_starters_score_zero_and_broken_zips_are_reported(class_run):
+    klass, corpus, _ = class_run
+    sources, _ = similarity.class_sources(klass)
+    result = similarity.compare(sources)
+    for unit in similarity.UNITS:
+        if unit.part == 1:
+            assert len(result.prints['erin', unit.name].hashes) == 0, unit.name
+    assert not [m for m in result.matches if {m.a, m.b} == {'erin', 'frank'}]
+    oscar = next(s for s in sources if s.name == 'oscar')
+    assert 'outside the folder' in oscar.problem and not oscar.files
+
+
+def test_the_report_shows_each_flagged_pair_side_by_side_escaped_and_renders(class_run, tmp_path):
+    _, _, out = class_run
+    page = (out / 'similarity.html').read_text(encoding='utf-8')
+    assert '<script' not in page and '<img' not in page   # the comment's HTML is text, escaped
+    assert '&lt;script&gt;console.error(' in page and '&lt;img src=x onerror=' in page
+    assert page.count('<section id="pair-') == 4 and page.count('<div class="side">') >= 4 * 2
+    assert '<mark>' in page and 'oscar' in page   # a zip that could not be read is listed
+    image, console = render(out / 'similarity.html', tmp_path)
+    assert console == []
+    assert np.count_nonzero(image < 200) > 2000, 'the screenshot is blank'
+    assert np.count_nonzero((image > 150) & (image < 250)) > 100   # the highlighted (marked) stretches
+
+
+def test_a_file_that_does_not_parse_still_yields_its_functions():
+    text = fx.variants('max_pool_forward_naive')['b']
+    broken = 'print "python 2"\n\n' + text + '\n\ndef other(:\n    pass\n'
+    unit = next(u for u in similarity.UNITS if u.name == 'max_pool_forward_naive')
+    assert similarity.unit_text({unit.path: broken}, unit).strip() == text.strip()
+    deep = 'x = ' + '(' * 5000 + ')' * 5000 + '\n' + text
+    assert similarity.unit_text({unit.path: deep}, unit).strip() == text.strip()
+
+
+def test_oversized_files_are_not_read(tmp_path):
+    files = fx.starter_files(1)
+    files['cs231n/layers.py'] += '#' * (similarity.MAX_SOURCE_BYTES + 10)
+    source = similarity.read_source(fx.write_submission(tmp_path, 'big', files=files), None, 'big')
+    assert 'cs231n/layers.py' not in source.files and any('over 256 KiB' in n for n in source.notes)
+    assert 'cs231n/classifiers/softmax.py' in source.files
+
+
+def test_the_2019_banners_delimit_the_student_regions():
+    lines = ['def f(x):', '    given = 1', '    ' + '#' * 40, '    # TODO: do it', '    ' + '#' * 40,
+             '    mine = x + 1', '    ' + '#' * 40, '    #   END OF YOUR CODE', '    ' + '#' * 40,
+             '    return mine']
+    assert similarity.marked_regions(lines) == [['    ' + '#' * 40, '    mine = x + 1', '    ' + '#' * 40]]
+
+
+def test_every_todo_of_the_starter_is_inside_a_unit():
+    for part in (1, 2):
+        root = similarity.STARTER / similarity.PART_FOLDERS[part]
+        for path in sorted(similarity._unit_paths(part)):
+            text = (root / path).read_text()
+            units = [u for u in similarity.UNITS if u.part == part and u.path == path]
+            spans = [(0, len(text.splitlines()))] if any(not u.scopes for u in units) else [
+                similarity._scope_lines(text, q) for u in units for q in u.scopes]
+            for number, line in enumerate(text.splitlines()):
+                if '# TODO:' in line:
+                    assert any(s and s[0] <= number < s[1] for s in spans), f'{path}:{number + 1}: {line}'
+
+
+def test_the_batch_index_links_the_report_when_present(tmp_path):
+    status = {'student': 'alice', 'label': 'part1', 'part': 1, 'status': 'graded', 'message': '', 'score': 13.0,
+              'max_score': 13, 'questions': {'Q8.1': [3, 3]}, 'flags': [], 'leaderboard': [], 'display': '',
+              'canvas_id': '', 'sis_id': '', 'email': ''}
+    (tmp_path / 'alice' / 'part1').mkdir(parents=True)
+    (tmp_path / 'alice' / 'part1' / 'status.json').write_text(json.dumps(status))
+    write_class_outputs(tmp_path, load_rubric())
+    assert 'similarity.html' not in (tmp_path / 'index.html').read_text()
+    (tmp_path / 'similarity.html').write_text('<!doctype html>')
+    write_class_outputs(tmp_path, load_rubric())
+    assert '<a href="similarity.html">code similarity</a>' in (tmp_path / 'index.html').read_text()
