@@ -4,7 +4,9 @@
       -> notebooks (sandbox) -> results.json + report.html + terminal table
 
 Whatever goes wrong, a results.json is written: a submission that cannot be read gets every check
-failed with the reason, and a failure of the grader itself gets a zero score that says so.
+failed with the reason. A failure of the grader itself (the preflight, a sandbox that cannot start the
+interpreter here, a check's own bug) is a grader error (graders/outcome.py): no check is the
+student's, results.json says so and presents no score, and `hw1grade grade` exits with 3.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from graders.budget import Budget
 from graders.leaderboard import leaderboard_entries
 from graders.notebook_grading import DEFAULT_BUDGET as NOTEBOOKS_BUDGET
 from graders.notebook_grading import run_submission_notebooks, snapshot_notebooks
-from graders.outcome import EXIT_GRADER_ERROR, CheckStatus, GraderError, PreflightFailed, Status
+from graders.outcome import EXIT_GRADER_ERROR, NOT_GRADED, CheckStatus, GraderError, PreflightFailed, Status
 from graders.plugin import CheckResult, SessionContext, run_checks
 from graders.report import Graded, terminal_table, write_report
 from graders.results import build_results, grader_error_results, score_checks, write_results
@@ -125,6 +127,10 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
     finally:
         if not keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
+    if context.grader_error:   # what did not pass (or never ran) is not graded, not failed
+        for check in checks:
+            if check.status is not CheckStatus.PASSED:
+                check.status, check.message = CheckStatus.GRADER_ERROR, check.message or NOT_GRADED
     scored = score_checks(rubric, checks)
     if context.grader_error:
         status, verdict = Status.GRADER_ERROR, f'grader error (not a grade): {context.grader_error}'
