@@ -25,6 +25,7 @@ SCHEMA_FILE = Path(__file__).with_name('results.schema.json')
 MAX_RESULTS_BYTES = 1_000_000 - 4096
 TEST_OUTPUT_CHARS = 8000
 FIELD_CHARS = 64_000
+LIST_TEXTS = 500        # texts in one list (notes): the rest replaced by one that says how many
 
 
 @dataclass(frozen=True)
@@ -135,6 +136,8 @@ def bounded(document: dict, max_bytes: int = MAX_RESULTS_BYTES) -> dict:
         if type(value) is str:
             return clean_text(value, limit)
         if type(value) is list:
+            if len(value) > LIST_TEXTS and all(type(v) is str for v in value):
+                value = value[:LIST_TEXTS] + ['%d more left out by the grader' % (len(value) - LIST_TEXTS)]
             return [cut(v, limit, test_limit, in_test) for v in value]
         if type(value) is dict:
             return {k: cut(v, test_limit if in_test and k == 'output' else limit, test_limit, k == 'tests')
@@ -147,11 +150,11 @@ def bounded(document: dict, max_bytes: int = MAX_RESULTS_BYTES) -> dict:
     fitted = cut(document, FIELD_CHARS, TEST_OUTPUT_CHARS)
     if size(fitted) <= max_bytes:
         return fitted
-    low, high = 200, TEST_OUTPUT_CHARS   # the longest cut that fits, by bisection
+    low, high = 16, TEST_OUTPUT_CHARS   # the longest cut that fits, by bisection
     best = cut(fitted, low, low)
     while low < high:
         middle = (low + high + 1) // 2
-        trial = cut(fitted, max(middle, 200), middle)
+        trial = cut(fitted, middle, middle)
         if size(trial) <= max_bytes:
             low, best = middle, trial
         else:

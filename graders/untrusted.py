@@ -152,10 +152,11 @@ def read_file(root: str | os.PathLike, rel: Rel, cap: int, *, truncate: bool = F
                                  f'{e.strerror})') from None
     except FileNotFoundError:
         return None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise UnsafeFile(f'{_shown(parts)} is not a regular file (a {_kind_of_mode(mode)})')
     with os.fdopen(fd, 'rb') as f:
-        mode = os.fstat(f.fileno()).st_mode
-        if not stat.S_ISREG(mode):
-            raise UnsafeFile(f'{_shown(parts)} is not a regular file (a {_kind_of_mode(mode)})')
         data = f.read(cap + 1)
     if len(data) > cap:
         if not truncate:

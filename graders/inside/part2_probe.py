@@ -5,13 +5,22 @@ dicts, numpy arrays) or, for a model, stays in the worker as a handle.
 Called through the worker as `part2_probe:<function>`; the trusted side checks every value it gets
 back. Standard library and numpy at import; torch, Pillow and pdftoppm only inside the functions that
 need them. Untrusted files (images, PDF) are decoded only here, in the sandbox.
+
+Decoding is bounded as well, so that a crafted file costs its own check and nothing else (the worker
+and its time budget serve the other checks): an image declaring more than MAX_IMAGE_PIXELS is refused
+before its pixels are decompressed (Pillow's decompression-bomb guard, its warning band included); a
+PDF page is rendered to fit a PDF_PAGE_PIXELS box whatever its media box says, by a pdftoppm with its
+own memory, CPU, output-size and wall-clock limits, and at most `max_pages` pages.
 """
 
+import functools
 import glob
 import importlib
 import os
+import resource
 import subprocess
 import tempfile
+import warnings
 
 import numpy as np
 
@@ -19,6 +28,8 @@ import numpy as np
 MEAN = (0.49131522, 0.48209435, 0.44646862)
 STD = (0.01897398, 0.03039277, 0.03872553)
 MAX_IMAGE_PIXELS = 40_000_000   # larger images are refused (decompression bombs)
+PDF_PAGE_PIXELS = 400           # each PDF page is rendered to fit this many pixels square
+PDF_LIMITS = {resource.RLIMIT_AS: 1 << 30, resource.RLIMIT_FSIZE: 64 << 20}   # pdftoppm's own
 
 
 def _torch():
@@ -137,25 +148,46 @@ def _pixel_stats(image) -> dict:
 
 
 def image_stats(path: str) -> dict:
-    """Decode an image file: {'format', 'width', 'height', 'std' (of its grayscale pixels)}."""
+    """Decode an image file: {'format', 'width', 'height', 'std' (of its grayscale pixels)}; ValueError
+    for one that declares more than MAX_IMAGE_PIXELS (checked from its header, before decoding)."""
     from PIL import Image
     Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    with Image.open(path) as image:
-        image.verify()
-    with Image.open(path) as image:
-        image.load()
-        return dict(_pixel_stats(image), format=str(image.format))
+    try:
+        with warnings.catch_warnings():
+            # Pillow only warns between 1x and 2x its limit: refuse those too.
+            warnings.simplefilter('error', Image.DecompressionBombWarning)
+            with Image.open(path) as image:
+                image.verify()
+            with Image.open(path) as image:
+                image.load()
+                return dict(_pixel_stats(image), format=str(image.format))
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
+        raise ValueError('it declares more pixels than a plot could need (over %d: %s)'
+                         % (MAX_IMAGE_PIXELS, err)) from None
+
+
+def _limit_pdftoppm(cpu_seconds: int):
+    for limit, value in PDF_LIMITS.items():
+        resource.setrlimit(limit, (value, value))
+    resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
 
 def pdf_pages(path: str, max_pages: int = 40, timeout: float = 120) -> list:
-    """Render a PDF with pdftoppm (30 dpi, gray): one {'width', 'height', 'std'} per page."""
+    """Render a PDF with pdftoppm (gray, each page scaled to fit PDF_PAGE_PIXELS square): one
+    {'width', 'height', 'std'} per page; ValueError when it cannot be rendered within the limits."""
     from PIL import Image
     with tempfile.TemporaryDirectory() as scratch:
-        proc = subprocess.run(['pdftoppm', '-r', '30', '-gray', '-l', str(max_pages), path,
-                               os.path.join(scratch, 'page')], capture_output=True, timeout=timeout)
+        try:
+            proc = subprocess.run(['pdftoppm', '-scale-to', str(PDF_PAGE_PIXELS), '-gray', '-l', str(max_pages),
+                                   path, os.path.join(scratch, 'page')], capture_output=True, timeout=timeout,
+                                  preexec_fn=functools.partial(_limit_pdftoppm, int(timeout)))
+        except subprocess.TimeoutExpired:
+            raise ValueError('pdftoppm did not render it within %g s' % timeout) from None
         if proc.returncode:
-            raise ValueError('pdftoppm could not render it: %s'
-                             % proc.stderr.decode('utf-8', 'replace').strip()[-300:])
+            stopped = (' (stopped by signal %d: over its memory, CPU or output limit)' % -proc.returncode
+                       if proc.returncode < 0 else '')
+            raise ValueError('pdftoppm could not render it%s: %s'
+                             % (stopped, proc.stderr.decode('utf-8', 'replace').strip()[-300:]))
         pages = []
         for page in sorted(glob.glob(os.path.join(scratch, 'page-*.pgm'))):
             with Image.open(page) as image:
