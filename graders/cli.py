@@ -2,7 +2,9 @@
 
 Exit codes: 0 when the command did its job; 2 when it could not, because of its arguments (argparse)
 or of something the user can fix (missing or broken data). Then stderr holds exactly one line,
-`hw1grade: error: ...`, and no traceback. Code 1 is left for commands that ran but report failures.
+`hw1grade: error: ...`, and no traceback. Code 1 is left for commands that ran but report failures;
+code 3 (graders.outcome.EXIT_GRADER_ERROR) is `grade`'s grader error: the grader failed here, and the
+submission was not graded.
 
 To add a command group, write a function that takes the top-level subparsers, adds its parser(s) and
 sets `handler` (a function of the parsed args returning the exit code) on each leaf, then list it in
