@@ -484,8 +484,8 @@ def _not_run(name: str, status: str, errors: Sequence[str] = (), claimed: str = 
 # -- the sandbox ----------------------------------------------------------------------------------
 
 def _inside(sandbox: Sandbox, dest: str, host: Path) -> str:
-    """Where a read-only bind appears to sandboxed code (its host path without bubblewrap)."""
-    return dest if sandbox.isolation == 'bubblewrap' else str(host)
+    """Where a read-only bind appears to sandboxed code (its host path at the 'rlimits' level)."""
+    return dest if sandbox.private_view else str(host)
 
 
 def _prepare_scratch(root: Path, data_target: str) -> None:

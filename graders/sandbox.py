@@ -26,6 +26,7 @@ still run, in a new session under the same limits (and as `uid` when the host pr
 from __future__ import annotations
 
 import functools
+import json
 import os
 import resource
 import shutil
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import threading
 import time
+import weakref
 from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -47,6 +49,15 @@ MiB = 1 << 20
 SUBMISSION_DIR = '/submission'
 INSIDE_DIR = '/opt/hw1grade'
 INSIDE_SOURCE = Path(__file__).resolve().parent / 'inside'
+
+CONFINE = Path(__file__).resolve().parent / 'confine.py'
+
+# The isolation levels, best first; $HW1GRADE_ISOLATION (or Sandbox(isolation=...)) caps the level.
+LEVELS = ('bubblewrap', 'namespaces', 'rlimits')
+ISOLATION_ENV = 'HW1GRADE_ISOLATION'
+BWRAP_NAMESPACES = ('mount', 'pid', 'network', 'ipc', 'uts')
+# The namespaces the 'rlimits' level still enters where the kernel allows (confine.py's names).
+PROBE_NAMES = {'net': 'network', 'ipc': 'ipc', 'uts': 'uts'}
 
 # nobody:nogroup; the host process drops to it when it runs as root.
 SANDBOX_UID = 65534
@@ -196,12 +207,12 @@ class CappedOutput:
 def signal_of(returncode: int, isolation: str) -> int | None:
     """The signal that ended a sandboxed process, if any.
 
-    Popen reports a signal as a negative code; bubblewrap, which waits for the command, exits with
-    128 + the signal number instead.
+    Popen reports a signal as a negative code; bubblewrap and graders/confine.py's namespaces, which
+    wait for the command, exit with 128 + the signal number instead.
     """
     if returncode < 0:
         return -returncode
-    if isolation == 'bubblewrap' and 128 < returncode <= 128 + 64:
+    if isolation in ('bubblewrap', 'namespaces') and 128 < returncode <= 128 + 64:
         return returncode - 128
     return None
 
@@ -234,11 +245,17 @@ class Sandbox:
     ro_binds: extra read-only mounts, {path inside: host path} (e.g. training data, never labels).
     uid: the unprivileged uid the commands run as when the host process is root.
     bwrap: the bubblewrap executable (a name on PATH or a path); a missing or unusable one means
-        reduced isolation, with `self.warning` set.
+        a fallback level, with `self.warning` set.
+    isolation: the highest level to use ('bubblewrap', 'namespaces', 'rlimits'; default
+        $HW1GRADE_ISOLATION, else 'bubblewrap'): a lower one pretends the levels above are unusable
+        here, to test the fallbacks on a machine where everything works.
+
+    `self.isolation` is the level achieved and `self.isolation_info` what it is made of (`Isolation`);
+    `self.warning` is one line when the level is below 'bubblewrap', else None.
     """
 
     def __init__(self, scratch_dir, limits: Limits = PART1_LIMITS, *, ro_binds: Mapping[str, str] = (),
-                 uid: int = SANDBOX_UID, bwrap: str = 'bwrap'):
+                 uid: int = SANDBOX_UID, bwrap: str = 'bwrap', isolation: str | None = None):
         self.scratch = Path(scratch_dir).resolve()
         if not self.scratch.is_dir():
             raise FileNotFoundError('scratch folder %s does not exist' % self.scratch)
@@ -246,14 +263,55 @@ class Sandbox:
         self.ro_binds = dict(ro_binds)
         self.as_root = os.geteuid() == 0
         self.uid = uid if self.as_root else os.getuid()
+        self.gid = uid if self.as_root else os.getgid()
         self._bwrap = shutil.which(bwrap)
-        problem = _bwrap_problem(self._bwrap, self.as_root, self.uid) if self._bwrap else \
-            'bubblewrap (%s) is not installed' % bwrap
-        self.isolation = 'rlimits' if problem else 'bubblewrap'
-        self.warning = None if not problem else (
-            'warning: sandbox isolation reduced: %s; submissions run with resource limits in a new '
-            'session only (no network or filesystem isolation)' % problem)
-        if self.isolation == 'bubblewrap':
+        self._seccomp, seccomp_detail = _seccomp_program()
+        ceiling = isolation or os.environ.get(ISOLATION_ENV) or LEVELS[0]
+        if ceiling not in LEVELS:
+            raise ValueError('isolation must be one of %s, not %r' % (', '.join(LEVELS), ceiling))
+        forced = '%%s pretended unusable (isolation limited to %s)' % ceiling
+        bwrap_problem = (forced % 'bubblewrap' if LEVELS.index(ceiling) > 0 else
+                         'bubblewrap (%s) is not installed' % bwrap if not self._bwrap else
+                         _bwrap_problem(self._bwrap, self.as_root, self.uid, self._seccomp))
+        ns_problem = bwrap_problem and (
+            forced % 'namespaces' if LEVELS.index(ceiling) > 1 else
+            'namespaces without bubblewrap need root' if not self.as_root else
+            _namespaces_problem(self.uid, self._seccomp))
+        self._unshare: tuple[str, ...] = ()
+        if not bwrap_problem:
+            self.isolation, why_not = 'bubblewrap', {}
+            namespaces = BWRAP_NAMESPACES + (() if self.as_root else ('user',))
+            if self.as_root:
+                why_not['user'] = 'not needed: bubblewrap runs as root and drops to uid %d' % self.uid
+        elif not ns_problem:
+            self.isolation, namespaces = 'namespaces', BWRAP_NAMESPACES
+            why_not = {'user': 'not needed: root drops to uid %d' % self.uid}
+        else:
+            self.isolation = 'rlimits'
+            tried = _unshare_probe() if self.as_root and ceiling != 'rlimits' else {}
+            self._unshare = tuple(n for n, r in tried.items() if r == 'ok')
+            namespaces = tuple(PROBE_NAMES[n] for n in self._unshare)
+            why_not = {'user': bwrap_problem, 'mount': ns_problem, 'pid': ns_problem}
+            for name, long in PROBE_NAMES.items():
+                if name not in self._unshare:
+                    why_not[long] = (forced % long if ceiling == 'rlimits' else 'needs root' if not self.as_root
+                                     else 'denied here (%s)' % tried.get(name, 'not tried'))
+        if self.isolation == 'rlimits' and 'ipc' not in self._unshare:
+            self._seccomp, seccomp_detail = _seccomp_program(deny_ipc=True)
+        self.isolation_info = Isolation(self.isolation, namespaces, why_not, self.as_root,
+                                        self._seccomp is not None, seccomp_detail)
+        self.warning = None
+        if self.isolation == 'namespaces':
+            self.warning = ('warning: sandbox isolation reduced to namespaces: %s; submissions run in new '
+                            'mount, pid, network, ipc and uts namespaces built by graders/confine.py, as uid '
+                            '%d, with seccomp and resource limits' % (bwrap_problem, self.uid))
+        elif self.isolation == 'rlimits':
+            self.warning = ('warning: sandbox isolation reduced to rlimits: %s; %s; submissions run %swith '
+                            'resource limits%s, %s, and no filesystem isolation'
+                            % (bwrap_problem, ns_problem, 'as uid %d ' % self.uid if self.as_root else '',
+                               ' and seccomp' if self._seccomp else '',
+                               'without network' if 'net' in self._unshare else 'WITH network access'))
+        if self.isolation != 'rlimits':
             self.root, self.inside_dir, self.tmp = SUBMISSION_DIR, INSIDE_DIR, '/tmp'
         else:
             hidden = [p for p in (sys.executable, sys.prefix, INSIDE_SOURCE)
@@ -267,11 +325,21 @@ class Sandbox:
         if self.as_root:
             _chown_tree(self.scratch, self.uid)
         self.python = sys.executable
-        full = ('mount', 'pid', 'network', 'ipc', 'uts') + (() if self.as_root else ('user',))
-        self.isolation_info = Isolation(
-            self.isolation, full if self.isolation == 'bubblewrap' else (),
-            {} if self.isolation == 'bubblewrap' else {ns: problem for ns in full},
-            self.as_root, False, 'not applied')
+        _scratches.add(str(self.scratch))
+        if self._sweeps:
+            sweep_leftovers(self.uid)
+
+    @property
+    def _sweeps(self) -> bool:
+        """Whether leftovers of the sandbox uid are this sandbox's to remove: at the 'rlimits' level, where
+        no namespace ends them, when the uid is not the grader's own."""
+        return self.isolation == 'rlimits' and self.as_root and self.uid != 0
+
+    @property
+    def private_view(self) -> bool:
+        """Whether sandboxed code sees the built filesystem (paths like /submission, /opt/hw1grade and
+        the `ro_binds` destinations) rather than the host's."""
+        return self.isolation != 'rlimits'
 
     # -- paths -----------------------------------------------------------------------------------
 
@@ -296,34 +364,49 @@ class Sandbox:
 
     # -- processes -------------------------------------------------------------------------------
 
-    def command(self, argv: Sequence[str], cwd=None) -> list[str]:
-        """The full command line that runs `argv` in the sandbox with working folder `cwd` (host path)."""
+    def command(self, argv: Sequence[str], cwd=None, seccomp_fd: int | None = None) -> list[str]:
+        """The full command line that runs `argv` in the sandbox with working folder `cwd` (host path);
+        `seccomp_fd`, a descriptor the command inherits holding the filter program (`popen` makes it)."""
         argv = [str(a) for a in argv]
-        if self.isolation != 'bubblewrap':
-            return argv
-        return _bwrap_argv(self._bwrap, self.as_root, self.uid, self.limits,
-                           scratch=str(self.scratch), ro_binds=self.ro_binds,
-                           chdir=self.inside(cwd or self.scratch)) + argv
+        chdir = self.inside(cwd or self.scratch)
+        if self.isolation == 'bubblewrap':
+            return _bwrap_argv(self._bwrap, self.as_root, self.uid, self.limits,
+                               scratch=str(self.scratch), ro_binds=self.ro_binds, chdir=chdir,
+                               seccomp_fd=seccomp_fd) + argv
+        spec = {'mode': self.isolation, 'uid': self.uid if self.as_root else None, 'gid': self.gid,
+                'seccomp_fd': seccomp_fd, 'chdir': chdir}
+        if self.isolation == 'namespaces':
+            spec.update(view=sandbox_view(self.limits, scratch=str(self.scratch), ro_binds=self.ro_binds),
+                        hostname='sandbox')
+        else:
+            spec['unshare'] = list(self._unshare)
+        return _confine_argv(spec) + argv
 
     def popen(self, argv: Sequence[str], *, cwd=None, env: Mapping[str, str] | None = None,
               pass_fds: Sequence[int] = (), stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
               stderr=subprocess.PIPE) -> subprocess.Popen:
         """Start `argv` in the sandbox, in its own process group; kill it with `kill`.
 
-        pass_fds stay open in the sandboxed process under the same numbers (bubblewrap and setpriv
-        pass inherited descriptors through).
+        pass_fds stay open in the sandboxed process under the same numbers (bubblewrap, setpriv and
+        graders/confine.py pass inherited descriptors through).
         """
         cwd = Path(cwd or self.scratch)
         extra = _processes_of(self.uid) if not self.as_root else 0
         limits = self.limits.rlimits(extra)
-        drop = {}
-        if self.as_root and self.isolation != 'bubblewrap':
-            drop = dict(user=self.uid, group=self.uid, extra_groups=[])
-        return subprocess.Popen(
-            self.command(argv, cwd), cwd=cwd if self.isolation != 'bubblewrap' else '/',
-            env=dict(env) if env is not None else self.env(), pass_fds=tuple(pass_fds),
-            stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True,
-            preexec_fn=functools.partial(_apply_rlimits, limits), **drop)
+        seccomp_fd = _program_pipe(self._seccomp) if self._seccomp else None
+        try:
+            proc = subprocess.Popen(
+                self.command(argv, cwd, seccomp_fd),
+                cwd=cwd if self.isolation == 'rlimits' else '/',
+                env=dict(env) if env is not None else self.env(),
+                pass_fds=tuple(pass_fds) + ((seccomp_fd,) if seccomp_fd is not None else ()),
+                stdin=stdin, stdout=stdout, stderr=stderr, start_new_session=True,
+                preexec_fn=functools.partial(_apply_rlimits, limits))
+        finally:
+            if seccomp_fd is not None:
+                os.close(seccomp_fd)
+        _live.add(proc)
+        return proc
 
     def run(self, argv: Sequence[str], timeout: float, *, cwd=None, env: Mapping[str, str] | None = None,
             output_cap: int = 64 * 1024) -> RunResult:
@@ -350,12 +433,19 @@ class Sandbox:
         Call it before the process is reaped (`is_running` never reaps), so that its pid and group id
         cannot belong to someone else yet.
         """
-        if proc.returncode is None:
-            _kill_tree(proc.pid)
+        tree = _kill_tree(proc.pid) if proc.returncode is None else []
         try:
             proc.wait(10)
         except subprocess.TimeoutExpired:  # pragma: no cover - SIGKILL cannot be ignored
             pass
+        # Killed is not gone: a pid namespace is torn down after its init, and orphans wait for
+        # the host's init to reap them. Nothing of this run may outlive it (bounded wait).
+        deadline = time.monotonic() + 5
+        while any(os.path.exists('/proc/%d' % pid) for pid in tree[1:]) and time.monotonic() < deadline:
+            time.sleep(0.02)
+        _live.discard(proc)
+        if self._sweeps:
+            _kill_orphans(self.uid)
         self._wait_for_released_processes()
 
     def _wait_for_released_processes(self, seconds: float = 10.0):
@@ -411,47 +501,102 @@ def _python_dirs() -> list[str]:
     return [d for d in dirs if not any(o != d and _is_within(d, o) for o in dirs)]
 
 
+def _link_chain_ops(bound: list[str], made: set[str]) -> list[tuple]:
+    """Symlinks on the way to the grader's interpreter that lie outside the bound folders (a venv made
+    from `~/private/python -> ~/.pyenv/versions/3.11.7`, whose python and pyvenv.cfg name the link):
+    recreated in the view, so the paths the venv names resolve there too."""
+    ops: list[tuple] = []
+    home = None
+    try:
+        with open(os.path.join(sys.prefix, 'pyvenv.cfg')) as f:
+            home = next((line.split('=', 1)[1].strip() for line in f if line.split('=')[0].strip() == 'home'),
+                        None)
+    except OSError:
+        pass
+    for start in (sys.executable, home):
+        path, hops = start, 0
+        while path and hops < 40:
+            parts, current, path = Path(path).parts, '/', None
+            for i, part in enumerate(parts[1:], 1):
+                current = os.path.join(current, part)
+                if os.path.islink(current):
+                    target = os.readlink(current)
+                    if not any(_is_within(current, b) for b in bound) and current not in made:
+                        made.add(current)
+                        ops += _mount_points(current, made) + [('symlink', target, current)]
+                    path = os.path.join(os.path.dirname(current), target, *parts[i + 1:])
+                    hops += 1
+                    break
+    return ops
+
+
 def _is_within(path: str, parent: str) -> bool:
     return path == parent or path.startswith(parent.rstrip('/') + '/')
 
 
-def _mount_point(dest: str, made: set[str]) -> list[str]:
+def _mount_points(dest: str, made: set[str]) -> list[tuple]:
     """Create the parents of `dest` world-traversable (bubblewrap would make them 0700, root-owned)."""
-    args = []
+    ops = []
     parts = Path(dest).parts[1:-1]
     for i in range(len(parts)):
         d = '/' + '/'.join(parts[:i + 1])
         if d not in made:
             made.add(d)
-            args += ['--perms', '0755', '--dir', d]
-    return args
+            ops.append(('dir', 0o755, d))
+    return ops
+
+
+def sandbox_view(limits: Limits, *, scratch: str | None, ro_binds: Mapping[str, str]) -> list[tuple]:
+    """The sandbox's filesystem, built from nothing, as operations bubblewrap (`_bwrap_argv`) and
+    graders/confine.py (the 'namespaces' level) both perform, in order; the destination is last:
+    ('ro-bind' | 'ro-bind-try' | 'bind', host source, dest), ('symlink', target, dest),
+    ('dir', mode, dest), ('tmpfs', size, mode, dest), ('proc', dest), ('dev', dest).
+
+    The grader's interpreter appears at its real paths (the venv, and the prefix it links to, wherever
+    that is: a pyenv in a 0700 home folder included), under parents the sandbox uid can traverse."""
+    ops: list[tuple] = []
+    for d in SYSTEM_DIRS:
+        if os.path.islink(d):
+            ops.append(('symlink', os.readlink(d), d))
+        elif os.path.isdir(d):
+            ops.append(('ro-bind', d, d))
+    for name in ETC_ENTRIES:
+        ops.append(('ro-bind-try', '/etc/' + name, '/etc/' + name))
+    ops += [('proc', '/proc'), ('dev', '/dev')]
+    for tmp in ('/tmp', '/dev/shm'):
+        ops.append(('tmpfs', limits.tmp_bytes, 0o1777, tmp))
+    made: set[str] = set()
+    bound = _python_dirs()
+    for d in bound:
+        ops += _mount_points(d, made) + [('ro-bind', d, d)]
+    ops += _link_chain_ops(bound, made)
+    ops += _mount_points(INSIDE_DIR, made) + [('ro-bind', str(INSIDE_SOURCE), INSIDE_DIR)]
+    for dest, src in ro_binds.items():
+        ops += _mount_points(dest, made) + [('ro-bind', str(src), dest)]
+    if scratch:
+        ops.append(('bind', scratch, SUBMISSION_DIR))
+    return ops
 
 
 def _bwrap_argv(bwrap: str, as_root: bool, uid: int, limits: Limits, *, scratch: str | None,
-                ro_binds: Mapping[str, str], chdir: str) -> list[str]:
+                ro_binds: Mapping[str, str], chdir: str, seccomp_fd: int | None = None) -> list[str]:
     """bubblewrap's options, up to and including the part that drops privileges; argv follows."""
     args = [bwrap, '--unshare-net', '--unshare-pid', '--unshare-ipc', '--unshare-uts',
             '--unshare-cgroup-try', '--die-with-parent', '--new-session', '--hostname', 'sandbox']
     if not as_root:
         args.append('--unshare-user')
-    for d in SYSTEM_DIRS:
-        if os.path.islink(d):
-            args += ['--symlink', os.readlink(d), d]
-        elif os.path.isdir(d):
-            args += ['--ro-bind', d, d]
-    for name in ETC_ENTRIES:
-        args += ['--ro-bind-try', '/etc/' + name, '/etc/' + name]
-    args += ['--proc', '/proc', '--dev', '/dev']
-    for tmp in ('/tmp', '/dev/shm'):
-        args += ['--perms', '1777', '--size', str(limits.tmp_bytes), '--tmpfs', tmp]
-    made: set[str] = set()
-    for d in _python_dirs():
-        args += _mount_point(d, made) + ['--ro-bind', d, d]
-    args += _mount_point(INSIDE_DIR, made) + ['--ro-bind', str(INSIDE_SOURCE), INSIDE_DIR]
-    for dest, src in ro_binds.items():
-        args += _mount_point(dest, made) + ['--ro-bind', str(src), dest]
-    if scratch:
-        args += ['--bind', scratch, SUBMISSION_DIR]
+    for op in sandbox_view(limits, scratch=scratch, ro_binds=ro_binds):
+        kind, dest = op[0], op[-1]
+        if kind in ('ro-bind', 'ro-bind-try', 'bind', 'symlink'):
+            args += ['--' + kind, str(op[1]), dest]
+        elif kind == 'dir':
+            args += ['--perms', '%04o' % op[1], '--dir', dest]
+        elif kind == 'tmpfs':
+            args += ['--perms', '%04o' % op[2], '--size', str(op[1]), '--tmpfs', dest]
+        else:   # proc, dev
+            args += ['--' + kind, dest]
+    if seccomp_fd is not None:
+        args += ['--seccomp', str(seccomp_fd)]
     args += ['--chdir', chdir, '--']
     if as_root:
         # bubblewrap runs privileged as root; the command itself must not. The uid/gid change clears
@@ -461,19 +606,81 @@ def _bwrap_argv(bwrap: str, as_root: bool, uid: int, limits: Limits, *, scratch:
     return args
 
 
-@functools.lru_cache(maxsize=None)
-def _bwrap_problem(bwrap: str, as_root: bool, uid: int) -> str | None:
-    """Why bubblewrap cannot run a sandbox here (one line), or None when it can. Probed once."""
-    argv = _bwrap_argv(bwrap, as_root, uid, PART1_LIMITS, scratch=None, ro_binds={}, chdir='/')
+def _confine_argv(spec: dict) -> list[str]:
+    """graders/confine.py, run by the grader's interpreter in isolated mode, with its spec."""
+    return [sys.executable, '-I', '-S', str(CONFINE), json.dumps(spec), '--']
+
+
+def _program_pipe(program: bytes) -> int:
+    """A pipe's read end holding `program` (written whole and closed: it is far below a pipe's buffer)."""
+    read, write = os.pipe()
     try:
-        proc = subprocess.run(argv + ['true'], capture_output=True, timeout=30, text=True)
+        os.write(write, program)
+    finally:
+        os.close(write)
+    return read
+
+
+def _probe(argv: list[str], pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess | str:
+    try:
+        return subprocess.run(argv, capture_output=True, timeout=30, text=True, pass_fds=pass_fds, cwd='/')
     except (OSError, subprocess.TimeoutExpired) as err:
-        return 'bubblewrap failed to start (%s)' % err
+        return str(err)
+    finally:
+        for fd in pass_fds:
+            os.close(fd)
+
+
+def _last_line(proc: subprocess.CompletedProcess) -> str:
+    lines = proc.stderr.strip().splitlines()
+    return lines[-1] if lines else 'exit code %d' % proc.returncode
+
+
+@functools.lru_cache(maxsize=None)
+def _bwrap_problem(bwrap: str, as_root: bool, uid: int, program: bytes | None = None) -> str | None:
+    """Why bubblewrap cannot run a sandbox here (one line), or None when it can. Probed once."""
+    fds = (_program_pipe(program),) if program else ()
+    argv = _bwrap_argv(bwrap, as_root, uid, PART1_LIMITS, scratch=None, ro_binds={}, chdir='/',
+                       seccomp_fd=fds[0] if fds else None)
+    proc = _probe(argv + ['true'], fds)
+    if isinstance(proc, str):
+        return 'bubblewrap failed to start (%s)' % proc
     if proc.returncode != 0:
-        lines = proc.stderr.strip().splitlines()
-        return 'bubblewrap cannot create a sandbox here (%s)' % (lines[-1] if lines else
-                                                                   'exit code %d' % proc.returncode)
+        return 'bubblewrap cannot create a sandbox here (%s)' % _last_line(proc)
     return None
+
+
+@functools.lru_cache(maxsize=None)
+def _namespaces_problem(uid: int, program: bytes | None = None) -> str | None:
+    """Why graders/confine.py cannot build the namespaces level here, or None when it can. Probed once."""
+    fds = (_program_pipe(program),) if program else ()
+    spec = {'mode': 'namespaces', 'uid': uid, 'gid': uid, 'seccomp_fd': fds[0] if fds else None,
+            'chdir': '/', 'hostname': 'sandbox', 'view': sandbox_view(PART1_LIMITS, scratch=None, ro_binds={})}
+    proc = _probe(_confine_argv(spec) + ['true'], fds)
+    if isinstance(proc, str):
+        return 'namespaces could not be tried (%s)' % proc
+    if proc.returncode != 0:
+        return 'namespaces are denied here (%s)' % _last_line(proc)
+    return None
+
+
+@functools.lru_cache(maxsize=None)
+def _unshare_probe() -> dict[str, str]:
+    """{'net' | 'ipc' | 'uts': 'ok' or why not}: the namespaces the fallback may still enter. Probed once."""
+    proc = _probe([sys.executable, '-I', '-S', str(CONFINE), '--probe-unshare', *PROBE_NAMES])
+    if isinstance(proc, str) or proc.returncode != 0:
+        return {name: 'probe failed' for name in PROBE_NAMES}
+    return json.loads(proc.stdout)
+
+
+@functools.lru_cache(maxsize=None)
+def _seccomp_program(deny_ipc: bool = False) -> tuple[bytes | None, str]:
+    """The filter program for this host, and one line about it (why there is none, where not)."""
+    from graders import seccomp
+    try:
+        return seccomp.build_filter(deny_ipc=deny_ipc), seccomp.describe(deny_ipc=deny_ipc)
+    except seccomp.UnsupportedArch as err:
+        return None, 'no filter: %s' % err
 
 
 # -- process plumbing ----------------------------------------------------------------------------
@@ -527,6 +734,87 @@ def _processes_of(uid: int) -> int:
     return count
 
 
+# Sandboxed processes started by this grader process and not yet killed, and the scratch folders of its
+# sandboxes: what a sweep must leave alone.
+_live: weakref.WeakSet[subprocess.Popen] = weakref.WeakSet()
+_scratches: set[str] = set()
+# Where any uid may create files that outlive a process (without a mount namespace of its own).
+SHARED_WRITABLE = ('/tmp', '/var/tmp', '/dev/shm', '/dev/mqueue')
+
+
+def _kill_orphans(uid: int):
+    """Kill the processes of `uid` that escaped their sandbox's tree ('rlimits' level: no pid namespace
+    ends them): a double-forked daemon in its own session is reparented to pid 1 (or to this process,
+    when the grader is a container's pid 1). Processes of other, live sandboxes (bubblewrap's or
+    another grader's, which may share the uid) always have a living sandboxed parent and are spared."""
+    mine = {p.pid for p in _live if p.returncode is None}
+    for entry in os.listdir('/proc'):
+        if not entry.isdigit():
+            continue
+        status = _proc_status(entry)
+        if status.get('Uid', '').split()[:1] != [str(uid)]:
+            continue
+        ppid = int(status.get('PPid', '0').strip() or 0)
+        if ppid == 1 or (ppid == os.getpid() and int(entry) not in mine):
+            _kill_tree(int(entry))
+            if ppid == os.getpid():
+                try:
+                    os.waitpid(int(entry), os.WNOHANG)
+                except ChildProcessError:
+                    pass
+
+
+def sweep_leftovers(uid: int):
+    """Remove what sandbox code of `uid` left where the next grade could find it, at the 'rlimits'
+    level (no namespaces): escaped processes, files and folders it owns at the top of /tmp, /var/tmp,
+    /dev/shm and /dev/mqueue (never a scratch folder of this process's sandboxes), and SysV IPC objects
+    (the filter denies creating them; older ones go too). Links are removed, never followed.
+
+    A uid at this level belongs to one grader process at a time (batch's uid slots; one grade per
+    Gradescope container): a concurrent grader at the same uid would lose its scratch folders."""
+    _kill_orphans(uid)
+    for root in SHARED_WRITABLE:
+        try:
+            names = os.listdir(root)
+        except OSError:
+            continue
+        for name in names:
+            path = os.path.join(root, name)
+            try:
+                info = os.lstat(path)
+            except OSError:
+                continue
+            if info.st_uid != uid or path in _scratches:
+                continue
+            try:
+                if stat.S_ISDIR(info.st_mode):
+                    shutil.rmtree(path, ignore_errors=True)
+                else:
+                    os.unlink(path)
+            except OSError:
+                pass
+    _remove_ipc_of(uid)
+
+
+def _remove_ipc_of(uid: int):
+    """IPC_RMID every SysV message queue, semaphore set and shared memory segment `uid` owns."""
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    ipc_rmid = 0
+    for kind, remove in (('msg', lambda i: libc.msgctl(i, ipc_rmid, None)),
+                         ('sem', lambda i: libc.semctl(i, 0, ipc_rmid)),
+                         ('shm', lambda i: libc.shmctl(i, ipc_rmid, None))):
+        try:
+            with open('/proc/sysvipc/' + kind) as f:
+                header = f.readline().split()
+                rows = [dict(zip(header, line.split())) for line in f]
+        except OSError:
+            continue
+        for row in rows:
+            if row.get('uid') == str(uid) and row.get('msqid', row.get('semid', row.get('shmid', ''))).isdigit():
+                remove(int(row.get('msqid', row.get('semid', row.get('shmid')))))
+
+
 def _descendants(pid: int) -> list[int]:
     """Every living descendant of `pid`, from /proc (empty where /proc is unavailable)."""
     if not os.path.isdir('/proc'):
@@ -550,14 +838,15 @@ def _descendants(pid: int) -> list[int]:
     return found
 
 
-def _kill_tree(pid: int):
-    """SIGKILL a process group and all descendants of its leader.
+def _kill_tree(pid: int) -> list[int]:
+    """SIGKILL a process group and all descendants of its leader; the pids signalled, leader first.
 
     The descendants are collected first: members that called setsid() left the group but are still
     descendants. With bubblewrap, killing the outer process also ends its pid namespace.
     """
     descendants = _descendants(pid)
-    for target in [pid] + descendants:
+    targets = [pid] + descendants
+    for target in targets:
         try:
             os.killpg(target, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
@@ -566,3 +855,4 @@ def _kill_tree(pid: int):
             os.kill(target, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
+    return targets

@@ -13,9 +13,15 @@ from pathlib import Path
 import pytest
 
 from graders.cifar10 import resolve_cache_dir
-from graders.sandbox import SANDBOX_UID, Limits, Sandbox, warn_once
+from graders.sandbox import SANDBOX_UID, SUBMISSION_DIR, Limits, Sandbox, warn_once
 
-from .conftest import ROOT
+from .conftest import CROSSTALK_UID, ROOT, level_sandbox
+
+
+@pytest.fixture(params=['bubblewrap', 'namespaces'])
+def make_sandbox(request):
+    """Every containment test at both levels that build the sandbox's own filesystem."""
+    return lambda *args, **kwargs: level_sandbox(*args, isolation=request.param, **kwargs)
 
 
 def py(sandbox, code, timeout=60, **kwargs):
@@ -200,7 +206,8 @@ def test_cpu_limit(scratch, make_sandbox):
 
 def test_fork_bomb_is_contained(scratch, make_sandbox):
     limit = 40
-    box = make_sandbox(scratch, Limits(processes=limit))
+    # A uid of its own: the count of the default one moves with every other sandbox on the host.
+    box = make_sandbox(scratch, Limits(processes=limit), uid=CROSSTALK_UID + 1)
     uid = box.uid
     before = tasks_of(uid)
     peak = [0]
@@ -249,11 +256,13 @@ def test_output_is_capped(sandbox):
 
 # -- without bubblewrap ------------------------------------------------------------------------
 
-def test_missing_bwrap_reduces_isolation_and_warns_once(open_scratch):
+def test_missing_bwrap_falls_back_and_warns_once(open_scratch):
     first = Sandbox(open_scratch, bwrap='/nonexistent/bwrap')
     second = Sandbox(open_scratch, bwrap='/nonexistent/bwrap')
-    assert first.isolation == 'rlimits'
-    assert 'isolation reduced' in first.warning and '\n' not in first.warning
+    # As root the namespaces level builds the same view without bubblewrap (where the kernel allows).
+    assert first.isolation in ('namespaces', 'rlimits')
+    assert 'isolation reduced' in first.warning and 'not installed' in first.warning
+    assert '\n' not in first.warning
     stream = io.StringIO()
     printed = [warn_once(first, stream), warn_once(second, stream)]
     assert printed.count(True) <= 1 and stream.getvalue().count('isolation reduced') <= 1
@@ -261,20 +270,58 @@ def test_missing_bwrap_reduces_isolation_and_warns_once(open_scratch):
     assert result.ok, result
     uid, cwd = result.stdout.split()
     assert int(uid) == (SANDBOX_UID if os.geteuid() == 0 else os.getuid())
-    assert Path(cwd) == open_scratch.resolve()
+    assert cwd == first.root == (SUBMISSION_DIR if first.private_view else str(open_scratch.resolve()))
 
 
-def test_unusable_bwrap_reduces_isolation(open_scratch, tmp_path):
+def test_unusable_bwrap_falls_back(open_scratch, tmp_path):
     fake = tmp_path / 'bwrap'
     fake.write_text('#!/bin/sh\necho "bwrap: No permissions to create new namespace" >&2\nexit 1\n')
     fake.chmod(fake.stat().st_mode | stat.S_IEXEC)
     box = Sandbox(open_scratch, bwrap=str(fake))
-    assert box.isolation == 'rlimits'
+    assert box.isolation in ('namespaces', 'rlimits')
     assert 'No permissions to create new namespace' in box.warning
 
 
-def test_reduced_isolation_still_kills_the_tree_on_timeout(open_scratch):
-    box = Sandbox(open_scratch, bwrap='/nonexistent/bwrap')
+def test_forced_rlimits_level_still_drops_privileges_and_filters(open_scratch):
+    """The level where no namespace is allowed (Docker's default seccomp profile): forced here."""
+    box = Sandbox(open_scratch, isolation='rlimits', uid=CROSSTALK_UID)
+    assert box.isolation == 'rlimits' and not box.private_view
+    assert box.isolation_info.namespaces == () and box.isolation_info.seccomp
+    assert 'isolation reduced to rlimits' in box.warning and 'WITH network access' in box.warning
+    result = box.run(['sh', '-c', 'id -u; id -G; pwd; grep -E "^(Seccomp|NoNewPrivs|CapEff|CapBnd):" '
+                                  '/proc/self/status'], timeout=20)
+    assert result.ok, result
+    lines = result.stdout.split('\n')
+    status = dict(line.split(':\t') for line in lines[3:] if ':\t' in line)
+    assert status['Seccomp'] == '2' and status['NoNewPrivs'] == '1'   # 2: a filter is loaded
+    assert int(status['CapEff'], 16) == 0
+    if os.geteuid() == 0:
+        assert lines[0] == str(CROSSTALK_UID) and lines[1] == str(CROSSTALK_UID)
+        assert int(status['CapBnd'], 16) == 0
+    assert lines[2] == str(open_scratch.resolve())
+
+
+def test_rlimits_level_cuts_the_network_where_the_kernel_allows(open_scratch, monkeypatch):
+    """Namespaces pretended denied (not forced): the fallback still enters a network namespace when
+    the kernel lets root have one, so nothing can be reached."""
+    import graders.sandbox as sandbox_module
+    if os.geteuid() != 0:
+        pytest.skip('only root can enter a network namespace without a user namespace')
+    monkeypatch.setattr(sandbox_module, '_namespaces_problem', lambda *a: 'namespaces pretended denied')
+    box = Sandbox(open_scratch, bwrap='/nonexistent/bwrap', uid=CROSSTALK_UID)
+    assert box.isolation == 'rlimits'
+    if 'network' not in box.isolation_info.namespaces:
+        pytest.skip('this kernel denies network namespaces: %s' % box.isolation_info.why_not['network'])
+    assert 'without network' in box.warning
+    result = box.run(['sh', '-c', 'cat /proc/net/dev | tail -n +3 | cut -d: -f1'], timeout=20)
+    assert result.ok and result.stdout.split() == ['lo'], result
+
+
+@pytest.mark.parametrize('level', ['namespaces', 'rlimits'])
+def test_reduced_isolation_still_kills_the_tree_on_timeout(open_scratch, level):
+    box = Sandbox(open_scratch, isolation=level, uid=CROSSTALK_UID)
+    if box.isolation != level:
+        pytest.skip(box.warning)
     marker = '%d.%d' % (86400, uuid.uuid4().int % 10 ** 9)
     start = time.monotonic()
     result = box.run(['sh', '-c', 'sleep %s & sleep %s & echo started; while :; do :; done'
