@@ -1,8 +1,9 @@
 """Calibrate `hw1grade similarity`: per function, the highest similarity between independent correct
 solutions against the lowest between a solution and a disguised copy of it; the threshold chosen from them.
 
-Independent solutions: fixtures/similarity/solutions/ (4 per function, written for this: loops or
-vectorised, other decompositions). Copies: fixtures.similarity.disguise() with several seeds (renamed
+Independent solutions: fixtures/similarity/solutions/ (4 per unit, written for this: loops or
+vectorised, other decompositions, other architectures; six Part 1 functions, the trainer's updates and
+Part 2's CNN). Copies: fixtures.similarity.disguise() with several seeds (renamed
 variables, swapped independent statements, comments moved and rewritten, blank lines). Each text is put in
 the starter's file (student/) and compared through the command's own path (unit regions, starter
 fingerprints removed, winnowing). Also printed: how many fingerprints of their own our reference's units
@@ -30,12 +31,13 @@ def calibration(noise: int = similarity.NOISE_CHARS, guarantee: int = similarity
     """One row per function: fingerprints of the solutions, max independent, min copy."""
     sources = []
     for function in fx.functions():
+        part = fx.unit(function).part
         for variant, text in fx.variants(function).items():
-            sources.append(similarity.Source(f'{function}/{variant}', 1, Path(variant),
-                                             fx.submission_files(1, {function: text})))
+            sources.append(similarity.Source(f'{function}/{variant}', part, Path(variant),
+                                             fx.submission_files(part, {function: text})))
             for seed in COPY_SEEDS:
-                sources.append(similarity.Source(f'{function}/{variant}~copy{seed}', 1, Path(variant),
-                                                 fx.submission_files(1, {function: fx.disguise(text, seed)})))
+                sources.append(similarity.Source(f'{function}/{variant}~copy{seed}', part, Path(variant),
+                                                 fx.submission_files(part, {function: fx.disguise(text, seed)})))
     result = similarity.compare(sources, noise=noise, guarantee=guarantee)
     rows = []
     for function in fx.functions():
