@@ -186,6 +186,11 @@ class GradingPlugin:
         return self.context.digest or str(self.context.seed)
 
     @pytest.fixture(scope='session')
+    def budget(self) -> Budget | None:
+        """The part's grading budget (graders/budget.py): caps waits the bridge does not make (a build)."""
+        return self.context.budget
+
+    @pytest.fixture(scope='session')
     def build_cache(self) -> Path | None:
         """Where earlier Cython builds of identical sources are kept (None: always build)."""
         return self.context.build_cache

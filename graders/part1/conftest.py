@@ -135,12 +135,17 @@ def cifar_task(settings, cifar_batches, draw_heldout, worker, record_property, c
 
 
 @pytest.fixture(scope='session')
-def extension(sandbox, submission, context_notes, build_cache):
+def extension(sandbox, submission, context_notes, build_cache, budget):
     """The submission's Cython extension, built inside the sandbox from its own .pyx; the checks that
-    need the fast layers fail with the build's message when it does not build."""
-    from graders.build import build_extension
-    build = build_extension(submission, sandbox, cache_dir=build_cache)
+    need the fast layers fail with the build's message when it does not build (with the budget's
+    verdict when the grading budget cut the build short)."""
+    from graders.bridge import BudgetExhausted
+    from graders.build import BUILD_TIMEOUT, build_extension
+    timeout, _ = budget.cap(BUILD_TIMEOUT) if budget is not None else (BUILD_TIMEOUT, False)
+    build = build_extension(submission, sandbox, cache_dir=build_cache, timeout=max(timeout, 1.0))
     context_notes.extend(build.notes)
+    if not build.ok and budget is not None and budget.exhausted:
+        raise BudgetExhausted(budget.verdict())
     if not build.ok:
         fail(f'the Cython extension (cs231n/im2col_cython.pyx) did not build: {build.message}')
     return build
