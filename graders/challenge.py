@@ -4,7 +4,7 @@
 CIFAR-format batch, or staff's own folder of images: `hw1grade challenge build --from DIR`, format in
 graders/heldout.py `load_image_folder`) into
 - `<out>/students/test_images.npy`: uint8 (N, 32, 32, 3), in an order drawn with the course secret and
-  each image transformed in label-preserving ways (mirror, shift of up to 2 pixels, mild noise:
+  each image transformed in label-preserving ways (mirror, shift of up to 1 pixel, mild noise:
   graders/heldout.py), so that neither an image's position nor its exact pixels find its public label;
 - `<out>/grader/challenge_labels.json`: the label of every image id, the ids of the public
   leaderboard split (a fraction drawn with the secret, 10% by default) and the sha256 of the images
@@ -194,15 +194,19 @@ def score_predictions(root: Path, challenge: ChallengeLabels) -> tuple[float, fl
     return accuracies(submitted_predictions(root, challenge.n_images), challenge)
 
 
+def cache_name(secret: heldout.CourseSecret, settings: dict | None = None) -> str:
+    """The cache folder of a challenge: the secret's fingerprint and the transform settings."""
+    options = heldout.settings_of(settings)
+    return f"{secret.fingerprint}-" + "-".join(f"{k}{options[k]}" for k in ("transform", "max_shift", "noise_std"))
+
+
 def default_labels(cifar_dir: Path, secret: heldout.CourseSecret | None = None, settings: dict | None = None) -> Path:
     """The labels file of the challenge built from CIFAR-10's test batch with the course secret (default:
     $HW1_COURSE_SECRET / $HW1_COURSE_SECRET_FILE / rubric [heldout] secret_file, else the demo secret),
     made once in the hw1grade cache (beside the extracted CIFAR-10, under the secret's fingerprint) and
     reused; its images are in ../students/."""
     secret = secret or heldout.course_secret(settings)
-    options = heldout.settings_of(settings)
-    variant = "" if options["transform"] else "-untransformed"
-    home = cifar10.resolve_cache_dir().parent / "challenge" / f"{secret.fingerprint}{variant}"
+    home = cifar10.resolve_cache_dir().parent / "challenge" / cache_name(secret, settings)
     labels = home / "grader" / LABELS_FILE
     if not labels.is_file():
         home.parent.mkdir(parents=True, exist_ok=True)

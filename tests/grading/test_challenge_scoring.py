@@ -44,8 +44,8 @@ def test_the_default_labels_are_built_once_in_the_cache(cifar10_dir, tmp_path, m
     monkeypatch.delenv('HW1_COURSE_SECRET', raising=False)
     monkeypatch.delenv('HW1_COURSE_SECRET_FILE', raising=False)
     path = challenge.default_labels(cifar10_dir)
-    demo = heldout.CourseSecret()
-    assert path == tmp_path / 'cache' / 'challenge' / demo.fingerprint / 'grader' / challenge.LABELS_FILE
+    folder = challenge.cache_name(heldout.CourseSecret())
+    assert path == tmp_path / 'cache' / 'challenge' / folder / 'grader' / challenge.LABELS_FILE
     labels = challenge.load_labels(path)
     assert labels.n_images == 10000 and len(labels.public_ids) == 1000
     stamp = path.stat().st_mtime_ns
