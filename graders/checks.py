@@ -8,6 +8,7 @@ here, and nothing of it is ever called.
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from graders.plugin import fail
 
@@ -75,3 +76,66 @@ def describe(value) -> str:
         return text if len(text) < 60 else text[:57] + '...'
     type_name = getattr(value, 'type_name', None)   # a bridge.Handle
     return f'an object of type {type_name}' if type_name else f'a {type(value).__name__}'
+
+
+class Cases:
+    """Partial credit by case inside one check whose cases differ in kind (rubric [partial_credit]).
+
+        cases = Cases(settings['partial_credit'], record_property)
+        for problem in problems:
+            cases.run('stride 2, pad 1', lambda: compare(problem), notebook=False)
+        cases.finish()      # fails with every failing case's message, if any
+
+    The cases the homework's notebook itself runs weigh `notebook_share` of the check together; the
+    other kinds (stride 2, pad 0 and 2, non-square inputs, overlapping pools, a batch of one) share the
+    rest equally. A check with a failing case fails (its message names each failing case) and earns
+    the share of the cases that passed. A case fails on the check's own `fail` or on an error of the
+    submission's code; after a timeout or a crash the remaining cases are not run (an infinite loop
+    costs one timeout, not one per case) and count as failed.
+    """
+
+    def __init__(self, rubric_table: dict, record):
+        self.notebook_share = float(rubric_table['notebook_share'])
+        self.record = record
+        self.outcomes: list[tuple[bool, str]] = []   # (notebook case?, failure message or '')
+        self.stopped = ''
+
+    def run(self, label: str, body, *, notebook: bool = False) -> None:
+        from graders.bridge import CallTimeout, SandboxError, WorkerDied
+        if self.stopped:
+            self.outcomes.append((notebook, f'{label}: not run ({self.stopped})'))
+            return
+        try:
+            body()
+        except (pytest.fail.Exception, SandboxError) as error:
+            self.outcomes.append((notebook, str(error).strip() or f'{label}: failed'))
+            if isinstance(error, (CallTimeout, WorkerDied)):
+                self.stopped = 'an earlier case timed out or crashed'
+        else:
+            self.outcomes.append((notebook, ''))
+
+    def fraction(self) -> float:
+        """The share of the check's points its passed cases earn."""
+        notebook = [not message for is_notebook, message in self.outcomes if is_notebook]
+        other = [not message for is_notebook, message in self.outcomes if not is_notebook]
+        if notebook and other:
+            return self.notebook_share * sum(notebook) / len(notebook) + \
+                (1 - self.notebook_share) * sum(other) / len(other)
+        flat = notebook + other   # one kind only: every case weighs the same
+        return sum(flat) / len(flat) if flat else 0.0
+
+    def finish(self) -> None:
+        failed = [message for _, message in self.outcomes if message]
+        if not failed:
+            return
+        from graders.plugin import PARTIAL_CREDIT
+        self.record(PARTIAL_CREDIT, round(self.fraction(), 4))
+        distinct = list(dict.fromkeys(failed))
+        if len(self.outcomes) == 1:
+            fail(failed[0])
+        if len(failed) == len(self.outcomes) and len(distinct) == 1:
+            fail(f'all {len(failed)} cases failed, each with: {distinct[0]}')
+        passed = len(self.outcomes) - len(failed)
+        fail(f'{len(failed)} of {len(self.outcomes)} cases failed'
+             + (f' (the {passed} others earn their share of this check)' if passed else '') + ':\n'
+             + '\n'.join(f'- {message}' for message in distinct))

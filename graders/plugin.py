@@ -29,6 +29,11 @@ from graders.outcome import CheckStatus, GraderError
 from graders.rubric import Rubric
 
 
+# The record_property key through which a check reports the share of its points it earns although
+# it failed (graders.checks.Cases); it is a score, not a figure for the report.
+PARTIAL_CREDIT = 'partial_credit'
+
+
 def fail(message: str) -> None:
     """Fail the current check with `message` for the student (no traceback)."""
     __tracebackhide__ = True
@@ -47,6 +52,7 @@ class CheckResult:
     status: CheckStatus = CheckStatus.FAILED   # passed, failed, budget exhausted, or the grader's failure
     seconds: float = 0.0
     measured: dict = field(default_factory=dict)   # figures the check recorded (record_property)
+    fraction: float = 0.0     # share of its points a failed check still earns (checks.Cases: by case)
 
 
 @dataclass
@@ -113,7 +119,11 @@ class GradingPlugin:
         if result is None:
             return
         result.seconds += call.duration
-        result.measured.update((k, v) for k, v in report.user_properties if isinstance(v, (int, float, str)))
+        for key, value in report.user_properties:
+            if key == PARTIAL_CREDIT:
+                result.fraction = min(1.0, max(0.0, float(value)))
+            elif isinstance(value, (int, float, str)):
+                result.measured[key] = value
         if report.when == 'call' and report.passed:
             result.passed = True
             result.status = CheckStatus.PASSED

@@ -2,7 +2,8 @@
 
 A question's points are shared among its checks in proportion to the weights their
 `@pytest.mark.points(question, weight)` markers carry; a passed check earns its share, a failed one
-nothing.
+nothing, except a check graded by case (graders.checks.Cases), which earns the share of the cases
+it passed (rubric.toml [partial_credit]).
 """
 
 from __future__ import annotations

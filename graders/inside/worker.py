@@ -14,6 +14,7 @@ error replies with the type, message and the last frames of the traceback.
 
 Submissions written for numpy 1.x use aliases numpy 2 removed (`np.int`, `np.float`, ...): they
 resolve to what they used to mean, and each use is recorded and reported in the replies as a note.
+Arrays of ndarray subclasses in a result (`np.matrix`) are converted to plain arrays, with a note too.
 Standard library, numpy and `wire` only.
 """
 
@@ -163,16 +164,45 @@ class Objects:
             self._table.pop(i, None)
 
 
-def encode_result(value, arrays: list, objects: Objects, keep=()):
+def encode_result(value, arrays: list, objects: Objects, keep=(), notes=None):
     """A result's tree. A returned tuple/list is split one level (so `out, cache = f()` unpacks);
     each element, and any other result, crosses as a value when it is entirely plain, otherwise
     as one handle (a forward cache holding an object stays whole in the worker). The elements whose
-    positions are in `keep` always stay here as handles: the grader passes them back unopened."""
+    positions are in `keep` always stay here as handles: the grader passes them back unopened.
+
+    Arrays of an ndarray subclass (np.matrix, ...) in a returned value are converted here to plain
+    arrays (`plain_arrays`), with a note: the values are right, only the type is one the 2019
+    course's numpy handed out freely; the trusted side still checks their shape and dtype strictly."""
     if type(value) in (tuple, list):
-        items = [_handle(v, objects) if i in keep else _value_or_handle(v, arrays, objects)
+        items = [_handle(v, objects) if i in keep else _value_or_handle(plain_arrays(v, notes), arrays, objects)
                  for i, v in enumerate(value)]
         return {'__tuple__': items} if type(value) is tuple else items
-    return _value_or_handle(value, arrays, objects)
+    return _value_or_handle(plain_arrays(value, notes), arrays, objects)
+
+
+def plain_arrays(value, notes=None, depth=0):
+    """`value` with every array of an ndarray subclass, inside exact lists, tuples and dicts, turned
+    into a plain ndarray (np.asarray: the same numbers and shape, the subclass's behaviour gone), each
+    kind noted once. Containers without such an array are returned as they are (the same object)."""
+    kind = type(value)
+    if depth > wire.MAX_DEPTH:
+        return value
+    if kind is not np.ndarray and issubclass(kind, np.ndarray):   # (not isinstance: see wire.encode)
+        name = wire.type_name(value)
+        if notes is not None:
+            notes.record('%s returned: converted to a plain numpy array (same values and shape; '
+                         'np.array is the type the homework expects)'
+                         % ('np.matrix' if name == 'numpy.matrix' else name))
+        return np.asarray(value).view(np.ndarray)
+    if kind in (list, tuple):
+        items = [plain_arrays(v, notes, depth + 1) for v in value]
+        if all(a is b for a, b in zip(items, value)):
+            return value
+        return items if kind is list else tuple(items)
+    if kind is dict:
+        items = {k: plain_arrays(v, notes, depth + 1) for k, v in value.items()}
+        return value if all(items[k] is v for k, v in value.items()) else items
+    return value
 
 
 def _handle(value, objects):
@@ -289,7 +319,7 @@ def serve(req_fd: int, rep_fd: int, max_reply: int, notes: Notes, capture: Captu
                 result, snapshots = result
                 mutated = mutated_inputs(snapshots)
             keep = request.get('keep') or ()
-            reply = {'ok': True, 'value': encode_result(result, out_arrays, objects, keep)}
+            reply = {'ok': True, 'value': encode_result(result, out_arrays, objects, keep, notes)}
             if mutated is not None:
                 reply['mutated'] = mutated
         except BadHandle as err:

@@ -3,35 +3,28 @@
 W is C x D with the bias as its last column and X is D x N (examples are columns). Both
 regularization conventions are correct: reg * sum(W**2) with gradient 2 * reg * W, and
 0.5 * reg * sum(W**2) with gradient reg * W. What is wrong is a loss and a gradient that disagree.
+
+Which convention a submission follows is read once, on a problem built to tell them apart (weights of
+order 1, so the two losses differ by about 0.5 * reg * |W|^2 = 5, and inputs small enough that no
+softmax saturates): with the notebook's tiny weights both conventions give losses within the tolerance
+of each other, and the first one to match would hold the gradient to the wrong one. The numeric
+gradient is taken in the same unsaturated regime, where the standard numerical guards (log(p + 1e-10),
+clipped probabilities) change the loss by far less than the tolerance.
 """
 
 import numpy as np
 import pytest
 
 from graders.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
+from graders.part1.problems import conventions, matching_conventions, problem, telling_problem
 from graders.plugin import fail
-from graders.reference import part1
 
 LOSS = 'cs231n.classifiers.softmax:softmax_loss_vectorized'
 SOFTMAX = 'cs231n.classifiers.linear_classifier:Softmax'
-PROBLEMS = [(10, 3073, 40), (4, 7, 9), (3, 5, 1)]   # C, D, N: CIFAR-sized, small, one example
-
-
-def problem(rng, c, d, n):
-    """Small weights as in the notebook (loss near log C), pixel-scale X with a row of ones."""
-    W = rng.standard_normal((c, d)) * 1e-3
-    X = np.vstack([rng.standard_normal((d - 1, n)) * 50, np.ones((1, n))])
-    y = rng.integers(0, c, size=n)
-    return W, X, y
-
-
-def conventions(W, X, y, reg):
-    """The two correct (loss, dW) pairs: full and half regularization."""
-    ref = part1('cs231n.classifiers.softmax')
-    data_loss, data_grad = ref.softmax_loss_vectorized(W, X, y, 0.0)
-    square = float(np.sum(W * W))
-    return {'reg * sum(W**2)': (data_loss + reg * square, data_grad + 2 * reg * W),
-            '0.5 * reg * sum(W**2)': (data_loss + 0.5 * reg * square, data_grad + reg * W)}
+# C, D, N, weight scale: CIFAR-sized, small, one example, and the notebook's initial scale 1e-4 (there
+# the two conventions' losses are within the tolerance of each other).
+PROBLEMS = [(10, 3073, 40, 1e-3), (4, 7, 9, 1e-3), (3, 5, 1, 1e-3), (3, 5, 2, 1e-4)]
+REGS = (0.0, 0.37)
 
 
 def submitted_loss(worker, W, X, y, reg):
@@ -39,22 +32,27 @@ def submitted_loss(worker, W, X, y, reg):
     return as_scalar('loss', loss), as_array('dW', dW, W.shape)
 
 
-def matching_convention(loss, W, X, y, reg):
-    """The name of the convention the loss follows, or None."""
-    for name, (expected, _) in conventions(W, X, y, reg).items():
-        if abs(loss - expected) <= 1e-6 * max(1.0, abs(expected)):
-            return name
-    return None
+def submission_convention(worker, rng) -> str:
+    """The convention the submission's loss follows, read on a telling problem; fails if neither."""
+    W, X, y = telling_problem(rng)
+    reg = REGS[1]
+    loss, _ = submitted_loss(worker, W, X, y, reg)
+    found = matching_conventions(loss, W, X, y, reg)
+    if not found:
+        expected = ' or '.join(f'{v[0]:.8f} ({k})' for k, v in conventions(W, X, y, reg).items())
+        fail(f'loss for C={W.shape[0]}, D={W.shape[1]}, N={X.shape[1]}, reg={reg} with weights of order 1: '
+             f'expected {expected}, got {loss:.8f}, so the gradient cannot be checked')
+    return found[0]
 
 
 @pytest.mark.points('Q8.1', 1)
 def test_loss(worker, rng):
     """softmax_loss_vectorized returns the cross-entropy loss plus regularization"""
-    for c, d, n in PROBLEMS:
-        W, X, y = problem(rng, c, d, n)
-        for reg in (0.0, 0.37):
+    for c, d, n, scale in PROBLEMS:
+        W, X, y = problem(rng, c, d, n, scale)
+        for reg in REGS:
             loss, _ = submitted_loss(worker, W, X, y, reg)
-            if matching_convention(loss, W, X, y, reg) is None:
+            if not matching_conventions(loss, W, X, y, reg):
                 expected = ' or '.join(f'{v[0]:.8f} ({k})' for k, v in conventions(W, X, y, reg).items())
                 fail(f'loss for C={c}, D={d}, N={n}, reg={reg}: expected {expected}, got {loss:.8f}')
 
@@ -62,19 +60,20 @@ def test_loss(worker, rng):
 @pytest.mark.points('Q8.1', 1)
 def test_gradient(worker, rng, settings, tolerance):
     """softmax_loss_vectorized's gradient matches its own loss (analytic and numeric)"""
-    for c, d, n in PROBLEMS:
-        W, X, y = problem(rng, c, d, n)
-        for reg in (0.0, 0.37):
+    convention = submission_convention(worker, rng)
+    for c, d, n, scale in PROBLEMS:
+        W, X, y = problem(rng, c, d, n, scale)
+        for reg in REGS:
             loss, dW = submitted_loss(worker, W, X, y, reg)
-            convention = matching_convention(loss, W, X, y, reg)
-            if convention is None:
-                fail(f'the loss is wrong for C={c}, D={d}, N={n}, reg={reg}, so its gradient cannot be checked')
+            if convention not in matching_conventions(loss, W, X, y, reg):
+                fail(f'the loss for C={c}, D={d}, N={n}, reg={reg} does not follow {convention} (the convention '
+                     'your loss follows elsewhere), so its gradient cannot be checked')
             expect_close(f'dW for C={c}, D={d}, N={n}, reg={reg} (loss uses {convention})',
                          dW, conventions(W, X, y, reg)[convention][1], tolerance)
-    # The numeric gradient of the submission's own loss, on a few coordinates.
-    W, X, y = problem(rng, 4, 7, 9)
-    W *= 1e3   # weights far from zero make a wrong regularization factor visible
-    reg, h = 0.37, 1e-5
+    # The numeric gradient of the submission's own loss, on a few coordinates, with weights of order 1
+    # (a wrong regularization factor is visible) and no saturated softmax.
+    W, X, y = telling_problem(rng)
+    reg, h = REGS[1], 1e-5
     _, dW = submitted_loss(worker, W, X, y, reg)
     for _ in range(6):
         i = tuple(int(rng.integers(s)) for s in W.shape)

@@ -2,13 +2,15 @@
 
 The network's regularization is pinned to 0.5 * reg * (sum(W1**2) + sum(W2**2)) by the notebook's
 expected loss. The trainer is run with the submission's own two_layer_net on full batches
-(sample_batches=False), so its loss history is deterministic and compared with the reference's.
+(sample_batches=False), so its loss history is deterministic and compared with the reference's, in
+every standard form of the rule: RMSProp with eps inside the square root (the assignment's) or outside
+it (CS231n's own notes) are both correct.
 """
 
 import numpy as np
 import pytest
 
-from graders.checks import as_array, as_scalar, as_tuple, expect_close
+from graders.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
 from graders.part1.problems import random_two_layer_problem, toy_two_layer_problem
 from graders.plugin import fail
 from graders.reference import part1
@@ -16,6 +18,8 @@ from graders.reference import part1
 NET = 'cs231n.classifiers.neural_net:two_layer_net'
 TRAINER = 'cs231n.classifier_trainer:ClassifierTrainer'
 PARAMS = ('W1', 'b1', 'W2', 'b2')
+# Loss histories of 40-100 steps compound rounding differences of correct code (loops or vectorized).
+HISTORY_TOLERANCE = 1e-4
 
 
 @pytest.fixture
@@ -61,13 +65,30 @@ def test_gradients(worker, ref, rng, tolerance):
                 expect_close(f'grads[{name!r}] on {label} with reg={reg}', grads[name], expected[name], tolerance)
 
 
+def reference_trainers(update: str) -> dict[str, type]:
+    """The reference trainer for each standard form of `update`: for 'rmsprop' the reference's
+    x -= lr * dx / sqrt(cache + eps) and CS231n's own notes' x -= lr * dx / (sqrt(cache) + eps), which
+    differ wherever a running mean square is of the order of eps (small gradients early in training)."""
+    trainer = part1('cs231n.classifier_trainer').ClassifierTrainer
+    if update != 'rmsprop':
+        return {'': trainer}
+
+    class EpsOutsideTheRoot(trainer):
+        def _step(self, name, grad, update, learning_rate, momentum):
+            cache = 0.99 * self.step_cache.get(name, np.zeros_like(grad)) + 0.01 * grad ** 2
+            self.step_cache[name] = cache
+            return -learning_rate * grad / (np.sqrt(cache) + 1e-8)
+    return {'eps inside the square root': trainer, 'eps outside the square root': EpsOutsideTheRoot}
+
+
 def compare_training(worker, rng, update, momentum):
-    """Train the toy problem and a fresh one with `update`; the loss histories must match the reference's."""
-    trainer_ref = part1('cs231n.classifier_trainer').ClassifierTrainer
+    """Train the toy problem and a fresh one with `update`; the loss histories must match the
+    reference's, in one of the standard forms of the rule (the same form for both problems)."""
     net_ref = part1('cs231n.classifiers.neural_net').two_layer_net
     loss_function = worker.function(NET)
     runs = [('the toy problem', *toy_two_layer_problem(), 0.001, 1e-1, 1.0, 100),
             ('a fresh problem', *random_two_layer_problem(rng, n=12), 0.01, 3e-2, 0.9, 40)]
+    forms = reference_trainers(update)
     for label, X, y, model, reg, lr, decay, epochs in runs:
         options = dict(reg=reg, learning_rate=lr, momentum=momentum, learning_rate_decay=decay,
                        update=update, sample_batches=False, num_epochs=epochs)
@@ -75,12 +96,17 @@ def compare_training(worker, rng, update, momentum):
         result = as_tuple(f'ClassifierTrainer.train(..., update={update!r})',
                           worker.call_method(trainer, 'train', X, y, X, y, model, loss_function, **options), 4)
         history = np.array([as_scalar('loss_history entry', v) for v in result[1]])
-        expected = np.array(trainer_ref().train(X, y, X, y, {k: v.copy() for k, v in model.items()},
-                                                net_ref, **options)[1])
-        as_array(f'loss_history on {label}', history, expected.shape)
-        # 1e-4: an epsilon added outside the square root instead of inside is still a correct RMSProp.
-        expect_close(f'loss_history with update={update!r} on {label} (final loss {expected[-1]:.6f})',
-                     history, expected, 1e-4)
+        expected = {form: np.array(cls().train(X, y, X, y, {k: v.copy() for k, v in model.items()},
+                                               net_ref, **options)[1])
+                    for form, cls in forms.items()}
+        first = next(iter(expected.values()))
+        as_array(f'loss_history on {label}', history, first.shape)
+        matching = [form for form, values in expected.items()
+                    if rel_error(history, values) <= HISTORY_TOLERANCE]
+        if not matching:
+            expect_close(f'loss_history with update={update!r} on {label} (final loss {first[-1]:.6f})',
+                         history, first, HISTORY_TOLERANCE)
+        forms = {form: forms[form] for form in matching}   # the next problem must follow the same form
 
 
 @pytest.mark.points('Q8.2', 1)

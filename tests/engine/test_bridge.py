@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from graders.bridge import (BadValue, CallTimeout, Handle, InputsMutated, SandboxError, SubmissionRaised,
+from graders.bridge import (BadValue, CallTimeout, Handle, SandboxError, SubmissionRaised,
                             Worker, WorkerDied)
 
 
@@ -81,9 +81,12 @@ def test_forward_cache_with_an_object_is_one_handle(worker):
 
 def test_values_outside_the_contract_come_back_as_handles(worker):
     liars = worker.call('hostile:liars')
-    assert [type(v) for v in liars] == [Handle] * 5
-    assert [v.type_name.rsplit('.', 1)[-1] for v in liars] == \
-        ['AlwaysEqual', 'LyingArray', 'ndarray', 'ndarray', 'matrix']
+    # ndarray subclasses arrive as plain arrays (their own __eq__ gone), with a note each
+    assert [type(v) for v in liars] == [Handle, np.ndarray, Handle, Handle, np.ndarray]
+    assert [v.type_name.rsplit('.', 1)[-1] for v in liars if type(v) is Handle] == ['AlwaysEqual', 'ndarray', 'ndarray']
+    assert np.array_equal(liars[4], np.eye(2)) and liars[4].shape == (2, 2)
+    assert any(n.startswith('np.matrix returned: converted to a plain numpy array') for n in worker.notes)
+    assert any(n.startswith('hostile.LyingArray returned') for n in worker.notes)
     assert type(worker.call('hostile:big_int')) is Handle
 
 
@@ -190,11 +193,16 @@ def test_kept_results_stay_in_the_worker_and_pass_back(worker):
     assert isinstance(dx, np.ndarray) and dx.shape == x.shape
 
 
-def test_call_checked_reports_inputs_changed_in_place(worker):
+def test_call_checked_notes_inputs_changed_in_place_once_per_function(worker):
+    """A note, not an error: the values returned are what the checks grade (issue 13)."""
     x = np.arange(4.0)
-    with pytest.raises(InputsMutated, match=r'changed its input argument 1 in place'):
-        worker.call_checked('hostile:scale_in_place', x)
+    assert np.array_equal(worker.call_checked('hostile:scale_in_place', x), 2 * x)
+    worker.call_checked('hostile:scale_in_place', x)
     assert np.array_equal(x, np.arange(4.0))   # the grader's own copy is never touched
-    with pytest.raises(InputsMutated, match=r"argument x\['a'\]"):
-        worker.call_checked('hostile:scale_dict_in_place', x={'a': np.ones(2)})
-    assert np.array_equal(worker.call_checked('hostile:echo', x)[0], x)   # a pure function passes
+    mine = [n for n in worker.notes if 'changed its input' in n]
+    assert len(mine) == 1 and 'scale_in_place` changed its input argument 1 in place: no points taken' in mine[0]
+    worker.call_checked('hostile:scale_dict_in_place', x={'a': np.ones(2)})
+    assert any("argument x['a']" in n for n in worker.notes)
+    notes = list(worker.notes)
+    assert np.array_equal(worker.call_checked('hostile:echo', x)[0], x)   # a pure function: no new note
+    assert worker.notes == notes
