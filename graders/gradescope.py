@@ -8,7 +8,8 @@ autograder.zip (unpacked by Gradescope to /autograder/source; shared/specs/grade
     run_autograder    per submission: /autograder/submission -> /autograder/results/results.json
     bundle.json       the export's choices: which part(s) the assignment grades, its time limit
     hw1grade/         pyproject.toml, README.md, graders/, reference/ (sources only)
-    data/             optional: cifar-10-python.tar.gz (--cifar10), challenge_labels.json (--labels)
+    data/             optional: cifar-10-python.tar.gz (--cifar10), challenge_labels.json (--labels),
+                      course_secret (--secret-file: graders/heldout.py), readable by root only
 
 Threat model. The submission folder is the student's: zips, loose files, a PDF beside a zip, anything.
 Nothing in it is executed or unpacked here: each upload goes to `graders.grade.grade`, whose intake
@@ -130,7 +131,8 @@ def check_time_limit(config: BundleConfig, rubric) -> None:
 
 
 def build_autograder(out: Path, *, cifar10: Path | None = None, labels: Path | None = None,
-                     config: BundleConfig = BundleConfig(), repo: Path = REPO) -> Path:
+                     secret_file: Path | None = None, config: BundleConfig = BundleConfig(),
+                     repo: Path = REPO) -> Path:
     """Write OUT/autograder.zip; returns its path."""
     from graders.rubric import load_rubric
     if config.part not in LAYOUTS:
@@ -149,6 +151,8 @@ def build_autograder(out: Path, *, cifar10: Path | None = None, labels: Path | N
             archive.write(cifar10, 'data/cifar-10-python.tar.gz')
         if labels:
             archive.write(labels, 'data/challenge_labels.json')
+        if secret_file:
+            _add(archive, 'data/course_secret', Path(secret_file).read_bytes())
     return target
 
 
@@ -388,7 +392,8 @@ def prepare_command(args: argparse.Namespace) -> int:
 def export_command(args: argparse.Namespace) -> int:
     config = BundleConfig(part=args.part, time_limit_minutes=args.time_limit)
     target = build_autograder(Path(args.out), cifar10=args.cifar10 and Path(args.cifar10),
-                              labels=args.labels and Path(args.labels), config=config)
+                              labels=args.labels and Path(args.labels),
+                              secret_file=args.secret_file and Path(args.secret_file), config=config)
     print(target)
     print(f'On Gradescope: autograder timeout {config.time_limit_minutes} minutes; layout "{config.part}" '
           '(README, section Gradescope).')
@@ -407,6 +412,8 @@ def add_export_commands(subparsers: argparse._SubParsersAction) -> None:
     gradescope.add_argument('--cifar10', metavar='PATH', help='bundle this cifar-10-python.tar.gz '
                                                               '(default: setup.sh downloads it)')
     gradescope.add_argument('--labels', metavar='PATH', help='bundle the challenge labels (challenge_labels.json)')
+    gradescope.add_argument('--secret-file', metavar='PATH',
+                            help='bundle the course secret (graders/heldout.py); the labels must be built with it')
     gradescope.add_argument('--part', choices=LAYOUTS, default='auto',
                             help='what the assignment grades: auto (default: each upload as the part it '
                                  'holds), 1, 2, or both (one assignment, both zips)')

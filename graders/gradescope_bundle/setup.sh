@@ -11,8 +11,9 @@
 #      reference stay where the grader looks for them) and its pinned dependencies.
 #   3. The reference's Cython extension (im2col_cython) built in place: the Q8.4 checks compare with it.
 #   4. CIFAR-10 extracted into /autograder/cache (the bundled data/cifar-10-python.tar.gz, else the
-#      official download: the last time the network is used) and the challenge labels checked
-#      (data/challenge_labels.json if bundled, else the set built from CIFAR-10's test batch, seed 0).
+#      official download: the last time the network is used), the notebooks' label-free copy, and the
+#      challenge labels checked (data/challenge_labels.json if bundled, else the set built from
+#      CIFAR-10's test batch with the course secret, data/course_secret if bundled).
 #   5. The grader's preflight (`hw1grade doctor`): a non-zero exit fails the image build.
 #
 # Knobs for a CI machine that already holds the dependencies (Gradescope sets none of them):
@@ -82,11 +83,15 @@ LABELS=()
 if [ -f "$SOURCE/data/challenge_labels.json" ]; then LABELS=(--labels "$SOURCE/data/challenge_labels.json"); fi
 ARCHIVE=()
 if [ -f "$SOURCE/data/cifar-10-python.tar.gz" ]; then ARCHIVE=(--cifar10 "$SOURCE/data/cifar-10-python.tar.gz"); fi
+# The course secret (graders/heldout.py): held-out draws and the default challenge set depend on it.
+if [ -f "$SOURCE/data/course_secret" ]; then export HW1_COURSE_SECRET_FILE="$SOURCE/data/course_secret"; fi
 step "CIFAR-10 and the challenge labels"
 (cd "$SOURCE/hw1grade" && "$VENV/bin/python" -m graders.gradescope prepare "${ARCHIVE[@]}" "${LABELS[@]}")
 # What the sandbox (uid nobody) reads: the venv (made world-readable by venv and pip), the sources.
+# Never data/: the labels and the course secret are root's (the sandbox does not mount them either).
 chmod a+rx "$ROOT" "$VENV"
 chmod -R a+rX "$SOURCE" "$ROOT/cache"
+if [ -d "$SOURCE/data" ]; then chmod -R go-rwx "$SOURCE/data"; fi
 
 # -- 5. preflight ----------------------------------------------------------------------------------
 # Exit status 1 when grading here would be wrong (graders/doctor.py): set -e fails the image build.

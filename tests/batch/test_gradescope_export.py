@@ -49,6 +49,15 @@ def test_the_bundle_holds_the_scripts_the_layout_and_the_grader_sources_only(aut
     assert 'build_ext --inplace' in setup and 'hw1grade" doctor' in setup
 
 
+def test_the_course_secret_and_labels_travel_in_data(tmp_path):
+    (tmp_path / 'secret').write_bytes(b's' * 32)
+    (tmp_path / 'labels.json').write_text('{}')
+    bundle = export(tmp_path / 'export', '--secret-file', str(tmp_path / 'secret'), '--labels', str(tmp_path / 'labels.json'))
+    with zipfile.ZipFile(bundle) as archive:
+        assert archive.read('data/course_secret') == b's' * 32 and 'data/challenge_labels.json' in archive.namelist()
+        assert 'HW1_COURSE_SECRET_FILE="$SOURCE/data/course_secret"' in archive.read('run_autograder').decode()
+
+
 @pytest.mark.parametrize('minutes', ['0', '41'])
 def test_a_time_limit_gradescope_cannot_set_is_refused(tmp_path, minutes):
     with pytest.raises(ValueError, match='1-40 minutes'):
