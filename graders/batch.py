@@ -11,9 +11,10 @@ The cluster: a LocalCluster of one single-threaded process per core by default, 
 thread each: `dask worker ADDRESS --nthreads 1`).
 
 Every outcome is a status, never a stopped batch: `graded`; `invalid` (the submission could not be
-opened: broken, hostile, wrong part); `grader-error` (the grader failed on it); `timeout` (the task
-went past its wall-clock limit); `crash` (the task raised, or its worker died `allowed-failures`
-times). Outcomes are written here, by the client, the moment they arrive; status.json is written
+opened: broken, hostile, wrong part); `grader-error` (the grader failed on it: the preflight, a
+sandbox that cannot start here, a check's own bug; `Graded.status`, graders/outcome.py); `timeout` (the
+task went past its wall-clock limit); `crash` (the task raised, or its worker died `allowed-failures`
+times). The last three are not grades: the gradebook flags them and gives them no total. Outcomes are written here, by the client, the moment they arrive; status.json is written
 last and marks the submission done, so a batch killed at any point loses only what was running.
 A submission whose task never came back (the client or the whole cluster went away) has no
 status.json and is graded by the next run.
