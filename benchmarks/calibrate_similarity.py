@@ -10,7 +10,10 @@ fingerprints removed, winnowing). Also printed: how many fingerprints of their o
 have, which is why units below MIN_FINGERPRINTS (one-line functions every correct student writes alike)
 are not judged.
 
-    .venv/bin/python benchmarks/calibrate_similarity.py [--noise K --guarantee T]
+    .venv/bin/python benchmarks/calibrate_similarity.py [--noise K --guarantee T] [--copydetect-filter]
+
+--copydetect-filter normalizes with copydetect's own `filter_code` (pygments; every name, attribute and
+library call becomes V) instead of ours, to show why ours is used (the module docstring says more).
 """
 from __future__ import annotations
 
@@ -63,11 +66,25 @@ def reference_counts(noise: int, guarantee: int) -> dict[str, int]:
     return counts
 
 
+def use_copydetect_filter() -> None:
+    """Replace the command's normalization by copydetect's (shares only: no source positions)."""
+    import numpy as np
+    from copydetect.utils import filter_code
+
+    def normalize(source: str) -> similarity.Normalized:
+        text, _ = filter_code(source, 'unit.py', 'python')
+        return similarity.Normalized(text, np.zeros(len(text), dtype=np.int64), np.zeros(len(text), dtype=np.int64))
+    similarity.normalize = normalize
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--noise', type=int, default=similarity.NOISE_CHARS)
     parser.add_argument('--guarantee', type=int, default=similarity.GUARANTEE_CHARS)
+    parser.add_argument('--copydetect-filter', action='store_true', help="normalize with copydetect's filter_code")
     args = parser.parse_args()
+    if args.copydetect_filter:
+        use_copydetect_filter()
     rows = calibration(args.noise, args.guarantee)
     print(f'k = {args.noise} normalized characters, window = {args.guarantee - args.noise + 1} '
           f'(matches of {args.guarantee}+ characters always found)\n')

@@ -18,30 +18,38 @@ hash of each window of w k-grams, so that any match of k + w - 1 normalized char
 Renaming variables, moving or rewriting comments and reflowing whitespace change nothing; reordering
 statements changes only the k-grams that span the moved boundaries. A pair's similarity for a unit is
 shared fingerprints / the smaller side's fingerprints (also reported per side); it is flagged at
-`THRESHOLD` or above when both sides hold at least `MIN_FINGERPRINTS` fingerprints of their own: below
-that (relu_forward is one line that every correct student writes alike) agreement proves nothing.
-Both figures are calibrated by benchmarks/calibrate_similarity.py on independent solutions written for
-the purpose (fixtures/similarity/) against disguised copies of them; it prints the table.
+`THRESHOLD` or above when both sides hold at least `MIN_FINGERPRINTS` fingerprints of their own.
+benchmarks/calibrate_similarity.py prints the calibration: on 4 independent solutions of each of 8 units
+written for it (fixtures/similarity/) and 3 disguised copies of each, with k = 14 normalized characters
+and a window of 7, the highest similarity between independent solutions is 0.54 (max_pool_backward_naive
+loops; the others 0.16-0.43) and the lowest of a copy 0.84: THRESHOLD 0.7 is about midway. The smallest
+calibrated solution holds 46 fingerprints of its own; units our reference fills with fewer than 30
+(predict, affine_forward, relu_*, affine_backward, LinearClassifier.train, the Softmax and TwoLayerNN
+models: one to five lines that every correct student writes alike) are reported as not judged, since
+agreement there proves nothing.
 
 Maintained libraries, evaluated first (copydetect 0.5.0, PyPI, MIT licence, by B. Lingenfelter; needs
-numpy, pygments, jinja2, matplotlib, tqdm; inspected with `pip download --no-deps`):
-- its `CopyDetector` compares whole files found in folders and writes its own report; it cannot take a
-  function's region, and its boilerplate is whole files. Its `CodeFingerprint(fp=...)` does take any
-  text, so it can fingerprint per function, but
-- its `filter_code` (pygments) turns every name into `V`, attributes and library calls included: `np.max`,
-  `np.sum` and `x.reshape` all read `V.V`, so two independent numpy solutions look alike; and
-- its `hashed_kgrams` uses Python's `hash()`, salted per process: winnowing keeps different fingerprints
-  from run to run, so a share near the threshold would flip between runs (and a calibration would not
-  reproduce).
+numpy, pygments, jinja2, matplotlib, tqdm, all small or already here; inspected with `pip download --no-deps`):
+- its `CopyDetector` compares whole files found in folders and writes its own report: no function regions,
+  and boilerplate only as whole files. Its `CodeFingerprint(fp=...)` does take any text, so it can
+  fingerprint per function, but its `hashed_kgrams` uses Python's `hash()`, salted per process: winnowing
+  keeps different fingerprints from run to run, so a share near the threshold could flip between runs and
+  a calibration would not reproduce.
+- its `filter_code` (pygments; every name, attribute and library call becomes `V`, strings `S`) separates
+  copies from independent solutions as well as ours on the calibration set (`calibrate_similarity.py
+  --copydetect-filter`: highest independent 0.49, lowest copy 0.79, against ours 0.54 and 0.84), but
+  pygments lexes about 5 times slower (3.2 s against 0.7 s for 180 KB of layers.py), which is most of
+  the time of a class of 300, and its offsets misplace class names when mapped back to the source.
 So copydetect serves here for the parts that are right as they are: `winnow` (robust winnowing, with
 positions), `find_fingerprint_overlap` and `get_copied_slices` (matched stretches from fingerprint
-positions) and `highlight_overlap` (marks them in the original text, HTML-escaped). Tokenizing (which
-keeps attributes, `np`/`torch` and builtins, and maps every normalized character back to the source),
-deterministic k-gram hashes (numpy, 52 bits: copydetect's pure-Python winnow compares them as floats)
-and the per-unit comparison of a whole class (one matrix product per unit over the fingerprints at
-least two submissions share) are ours. Other PyPI candidates were not libraries to build on: `dolos` on
-PyPI is an unrelated package (Dolos is a JavaScript tool), `pycode_similar` compares AST dumps of whole
-functions without winnowing or match positions.
+positions) and `highlight_overlap` (marks them in the original text, HTML-escaped). Tokenizing (one
+regular expression; keeps attributes, `np`/`torch`, builtins and keyword-argument names, and maps every
+normalized character to its token's span in the source), deterministic k-gram hashes (numpy, 52 bits:
+copydetect's pure-Python winnow keeps hashes in a float buffer) and the per-unit comparison of a whole
+class (one matrix product per unit over the fingerprints at least two submissions share) are ours.
+pycode_similar 1.4 (MIT) works per function but diffs normalized AST dumps pair by pair with difflib: no
+fingerprints to index a class by, no positions in the source to highlight, and code must parse. `dolos`
+on PyPI is an unrelated package (the Dolos plagiarism tool is JavaScript).
 
 Threat model. Submissions are hostile text and nothing of them runs: files are read through intake's
 checks (zip-slip names, links, special files, entry count refused; junk skipped), never extracted to disk;
@@ -456,7 +464,8 @@ class Comparison:
     matches: list[Match]
     threshold: float = THRESHOLD
     min_fingerprints: int = MIN_FINGERPRINTS
-    too_short: dict[str, int] = field(default_factory=dict)   # unit -> sources with too little code of their own
+    too_short: dict[str, int] = field(default_factory=dict)   # unit -> sources with some own code, too little
+    untouched: dict[str, int] = field(default_factory=dict)   # unit -> sources with no own code (the starter's)
 
     def flagged(self) -> list[Match]:
         return [m for m in self.matches if m.flagged(self.threshold, self.min_fingerprints)]
@@ -480,7 +489,8 @@ def compare(sources: list[Source], threshold: float = THRESHOLD, min_fingerprint
             printed = fingerprint(text, boilerplate.get(unit.name, frozenset()), noise, guarantee)
             result.prints[source.name, unit.name] = printed
             if len(printed.hashes) < min_fingerprints:
-                result.too_short[unit.name] = result.too_short.get(unit.name, 0) + 1
+                tally = result.too_short if printed.hashes else result.untouched
+                tally[unit.name] = tally.get(unit.name, 0) + 1
             members.append(source)
             prints.append(printed)
         if len(prints) < 2:
@@ -555,14 +565,17 @@ def write_html(result: Comparison, path: Path) -> Path:
     pairs = flagged_pairs(result)
     parts = [f'<!doctype html><meta charset="utf-8"><title>Code similarity</title><style>{_STYLE}</style>',
              '<h1>Code similarity</h1>',
-             f'<p>{len([s for s in result.sources if not s.corpus])} submissions and '
-             f'{len([s for s in result.sources if s.corpus])} known solutions; a function is flagged at '
+             f'<p>{sum(not s.corpus for s in result.sources)} submissions, '
+             f'{sum(s.corpus for s in result.sources)} known solutions (corpus); a function is flagged at '
              f'{result.threshold:.0%} of shared fingerprints or more, when both sides have at least '
              f'{result.min_fingerprints} fingerprints of their own code (starter text removed). '
              f'{len(pairs)} pairs flagged; all rows in <a href="similarity.csv">similarity.csv</a>.</p>']
-    if result.too_short:
-        parts.append('<p>Too little own code to judge: ' + ', '.join(
-            f'{e(name)} ({count})' for name, count in sorted(result.too_short.items())) + '.</p>')
+    if result.too_short or result.untouched:
+        parts.append(f'<p>Not judged (fewer than {result.min_fingerprints} fingerprints of own code): ' + '; '.join(
+            f'{e(unit.name)}: ' + ', '.join(text for text in (
+                f'{result.too_short[unit.name]} too short' if unit.name in result.too_short else '',
+                f'{result.untouched[unit.name]} with no own code' if unit.name in result.untouched else '') if text)
+            for unit in UNITS if unit.name in result.too_short or unit.name in result.untouched) + '.</p>')
     problems = [s for s in result.sources if s.problem]
     if problems:
         parts.append('<h2>Not compared</h2><ul>' + ''.join(
