@@ -622,6 +622,10 @@ def similarity(folder: Path, corpora: list[Path], out: Path, threshold: float = 
     out.mkdir(parents=True, exist_ok=True)
     write_csv(result, out / 'similarity.csv')
     write_html(result, out / 'similarity.html')
+    if (out / 'index.html').is_file():   # a batch's OUT: rebuild its index (from the status files) to link it
+        from graders.gradebook import write_class_outputs
+        from graders.rubric import load_rubric
+        write_class_outputs(out, load_rubric())
     for s in sources:
         if s.problem:
             log(f'not compared: {s.name}: {s.problem}')

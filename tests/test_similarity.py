@@ -263,6 +263,7 @@ def test_every_todo_of_the_starter_is_inside_a_unit():
 
 
 def test_the_batch_index_links_the_report_when_present(tmp_path):
+    """Written by batch before the report exists: no link; hw1grade similarity into that OUT adds it."""
     status = {'student': 'alice', 'label': 'part1', 'part': 1, 'status': 'graded', 'message': '', 'score': 13.0,
               'max_score': 13, 'questions': {'Q8.1': [3, 3]}, 'flags': [], 'leaderboard': [], 'display': '',
               'canvas_id': '', 'sis_id': '', 'email': ''}
@@ -270,6 +271,7 @@ def test_the_batch_index_links_the_report_when_present(tmp_path):
     (tmp_path / 'alice' / 'part1' / 'status.json').write_text(json.dumps(status))
     write_class_outputs(tmp_path, load_rubric())
     assert 'similarity.html' not in (tmp_path / 'index.html').read_text()
-    (tmp_path / 'similarity.html').write_text('<!doctype html>')
-    write_class_outputs(tmp_path, load_rubric())
+    # hw1grade similarity into the batch's OUT rebuilds its index with the link
+    fx.write_submission(tmp_path / 'class', 'alice')
+    assert main(['similarity', str(tmp_path / 'class'), '--out', str(tmp_path)]) == 0
     assert '<a href="similarity.html">code similarity</a>' in (tmp_path / 'index.html').read_text()
