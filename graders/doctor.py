@@ -98,26 +98,29 @@ def _make_sandbox(scratch: Path, part: int | None, uid: int | None, **options):
 
 
 def isolation_checks(sandbox) -> list[Check]:
-    """The isolation the sandbox achieved, one line per part of it (none of them required: a reduced
-    level still grades right; it protects the host and other submissions less)."""
+    """The isolation the sandbox achieved, one line per part of it. None is required: a reduced level
+    still grades right; it protects the host and other submissions less, and its line says how to get
+    the full one."""
     info = sandbox.isolation_info
-    fix_ns = ('install bubblewrap (%s); in Docker, user namespaces need a seccomp profile that allows '
-              'unshare/clone, or --privileged' % APT_FIX)
-    lines = [Check('isolation level', sandbox.isolation == 'bubblewrap', info.summary(),
-                   '' if sandbox.isolation == 'bubblewrap' else fix_ns, required=False)]
+    full = sandbox.isolation == 'bubblewrap'
+    fix_ns = ('install bubblewrap (%s); in Docker, namespaces need a seccomp profile that allows them '
+              '(or --privileged); see docs/engine.md, "Isolation levels"' % APT_FIX)
+    lines = [Check('isolation level', full, info.summary(), '' if full else fix_ns, required=False)]
     for ns in ('user', 'mount', 'pid', 'network', 'ipc'):
         have = ns in info.namespaces
-        lines.append(Check('%s namespace' % ns, have, 'yes' if have else 'no: %s' % info.why_not.get(ns, 'not used'),
-                           '' if have else fix_ns, required=False))
+        why = info.why_not.get(ns, 'not used')
+        # As root, bubblewrap and the namespaces level need no user namespace: the uid switch is the
+        # privilege drop.
+        fine = have or why.startswith('not needed')
+        lines.append(Check('%s namespace' % ns, fine, 'yes' if have else why, '' if fine else fix_ns,
+                           required=False))
     lines.append(Check('uid switch', info.uid_switch,
-                       'runs as uid %d' % sandbox.uid if info.uid_switch else
-                       'runs as the calling user (uid %d): not root' % sandbox.uid,
-                       '' if info.uid_switch else 'grade as root so submissions run as an unprivileged uid',
+                       'submissions run as uid %d' % sandbox.uid if info.uid_switch else
+                       'submissions run as the calling user (uid %d): the grader is not root' % sandbox.uid,
+                       '' if info.uid_switch else 'grade as root: submissions then run as an unprivileged uid',
                        required=False))
-    lines.append(Check('seccomp filter', info.seccomp,
-                       info.seccomp_detail,
-                       '' if info.seccomp else 'grade on x86_64 or aarch64 Linux with seccomp enabled',
-                       required=False))
+    lines.append(Check('seccomp filter', info.seccomp, info.seccomp_detail,
+                       '' if info.seccomp else 'grade on x86_64 or aarch64 Linux', required=False))
     return lines
 
 

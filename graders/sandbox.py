@@ -25,6 +25,7 @@ still run, in a new session under the same limits (and as `uid` when the host pr
 
 from __future__ import annotations
 
+import errno
 import functools
 import json
 import os
@@ -324,6 +325,7 @@ class Sandbox:
             os.makedirs(self.tmp, exist_ok=True)
         if self.as_root:
             _chown_tree(self.scratch, self.uid)
+            _mark_scratch(self.scratch)
         self.python = sys.executable
         _scratches.add(str(self.scratch))
         if self._sweeps:
@@ -767,11 +769,11 @@ def _kill_orphans(uid: int):
 def sweep_leftovers(uid: int):
     """Remove what sandbox code of `uid` left where the next grade could find it, at the 'rlimits'
     level (no namespaces): escaped processes, files and folders it owns at the top of /tmp, /var/tmp,
-    /dev/shm and /dev/mqueue (never a scratch folder of this process's sandboxes), and SysV IPC objects
+    /dev/shm and /dev/mqueue (never a scratch folder: those carry SCRATCH_MARK), and SysV IPC objects
     (the filter denies creating them; older ones go too). Links are removed, never followed.
 
     A uid at this level belongs to one grader process at a time (batch's uid slots; one grade per
-    Gradescope container): a concurrent grader at the same uid would lose its scratch folders."""
+    Gradescope container): files a concurrent grader's sandbox keeps in /tmp at the same uid would go."""
     _kill_orphans(uid)
     for root in SHARED_WRITABLE:
         try:
@@ -786,6 +788,8 @@ def sweep_leftovers(uid: int):
                 continue
             if info.st_uid != uid or path in _scratches:
                 continue
+            if stat.S_ISDIR(info.st_mode) and not _unmarked(path):
+                continue   # a scratch folder (of any grader process), or one we cannot tell
             try:
                 if stat.S_ISDIR(info.st_mode):
                     shutil.rmtree(path, ignore_errors=True)
@@ -794,6 +798,27 @@ def sweep_leftovers(uid: int):
             except OSError:
                 pass
     _remove_ipc_of(uid)
+
+
+# A scratch folder is given to the sandbox uid; this mark (a `trusted.` extended attribute: only root
+# can set or remove one) tells it from a folder sandbox code made, which a sweep removes.
+SCRATCH_MARK = 'trusted.hw1grade-scratch'
+
+
+def _mark_scratch(path: Path):
+    try:
+        os.setxattr(path, SCRATCH_MARK, b'1', follow_symlinks=False)
+    except OSError:
+        pass   # a file system without trusted xattrs: sweeps then leave every folder alone
+
+
+def _unmarked(path: str) -> bool:
+    """Whether `path` certainly carries no scratch mark (False where the file system cannot tell)."""
+    try:
+        os.getxattr(path, SCRATCH_MARK, follow_symlinks=False)
+    except OSError as err:
+        return err.errno == errno.ENODATA
+    return False
 
 
 def _remove_ipc_of(uid: int):

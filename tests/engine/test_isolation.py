@@ -103,9 +103,9 @@ def test_denied_syscalls_get_eperm_and_honest_code_still_runs(fresh_box, level):
 
 def host_leftovers(uid: int) -> list[str]:
     found = []
-    for folder in ('/tmp', '/var/tmp', '/dev/shm'):
-        if os.path.exists(os.path.join(folder, SECRET)):
-            found.append(os.path.join(folder, SECRET))
+    for path in ('/tmp/' + SECRET, '/var/tmp/' + SECRET, '/dev/shm/' + SECRET, '/tmp/%s.d' % SECRET):
+        if os.path.exists(path):
+            found.append(path)
     for pid in os.listdir('/proc'):
         try:
             with open('/proc/%s/cmdline' % pid, 'rb') as f:
@@ -128,8 +128,29 @@ def test_a_grade_leaves_nothing_the_next_can_find(fresh_box, level):
     second = fresh_box(level)
     found = attack(second, 'read')
     assert found == {'keyring': 'EPERM', '/tmp': 'absent', '/dev/shm': 'absent', '/var/tmp': 'absent',
-                     'sysv_msg': 'absent', 'daemon': 'absent'}
+                     '/tmp folder': 'absent', 'sysv_msg': 'absent', 'daemon': 'absent'}
     assert host_leftovers(CROSSTALK_UID) == []
+
+
+def test_the_rlimits_sweep_spares_scratch_folders(fresh_box):
+    """A folder sandbox code made in /tmp goes; another grader's scratch folder (same uid, a sandbox of
+    another process: not in this process's list) stays, known by the mark only root can set."""
+    import graders.sandbox as sandbox_module
+    if os.geteuid() != 0:
+        pytest.skip('the sweep runs only as root')
+    other = fresh_box('rlimits')
+    planted = Path('/tmp/%s.planted' % SECRET)
+    planted.mkdir()
+    os.chown(planted, CROSSTALK_UID, CROSSTALK_UID)
+    sandbox_module._scratches.discard(str(other.scratch))
+    try:
+        if sandbox_module._unmarked(str(other.scratch)) or not sandbox_module._unmarked(str(planted)):
+            pytest.skip('no trusted xattrs on /tmp here: the sweep leaves folders alone')
+        fresh_box('rlimits')
+        assert other.scratch.is_dir() and (other.scratch / 'kernel_attacks.py').is_file()
+        assert not planted.exists()
+    finally:
+        shutil.rmtree(planted, ignore_errors=True)
 
 
 # -- an interpreter in a private folder --------------------------------------------------------------
