@@ -335,11 +335,15 @@ def test_console_script_without_any_data(tmp_path):
 
 @pytest.fixture
 def datasets_dir(tmp_path):
-    """A fresh copy of cs231n/datasets holding only get_datasets.sh."""
+    """A fresh copy of cs231n/datasets holding only get_datasets.sh and get_datasets.py."""
     folder = tmp_path / "cs231n" / "datasets"
     folder.mkdir(parents=True)
     shutil.copy2(GET_DATASETS, folder)
+    shutil.copy2(GET_DATASETS.with_suffix(".py"), folder)
     return folder
+
+
+SCRIPTS = ["get_datasets.py", "get_datasets.sh"]
 
 
 def run_get_datasets(folder, **env):
@@ -355,7 +359,7 @@ def test_get_datasets_unpacks_a_local_archive(datasets_dir, tiny_archive):
     done = run_get_datasets(datasets_dir, HW1_CIFAR10_ARCHIVE=str(tiny_archive))
     assert done.returncode == 0, done.stderr
     cifar10.validate_layout(datasets_dir / "cifar-10-batches-py")
-    assert sorted(p.name for p in datasets_dir.iterdir()) == ["cifar-10-batches-py", "get_datasets.sh"]
+    assert sorted(p.name for p in datasets_dir.iterdir()) == ["cifar-10-batches-py"] + SCRIPTS
     assert tiny_archive.exists()  # the user's own copy is left alone
 
     again = run_get_datasets(datasets_dir, HW1_CIFAR10_ARCHIVE=str(tiny_archive))
@@ -366,18 +370,29 @@ def test_get_datasets_rejects_a_broken_local_archive(datasets_dir, tmp_path):
     broken = tiny_cifar.write_archive_without(tmp_path / "broken.tar.gz")
     done = run_get_datasets(datasets_dir, HW1_CIFAR10_ARCHIVE=str(broken))
     assert done.returncode != 0 and "test_batch" in done.stderr
-    assert sorted(p.name for p in datasets_dir.iterdir()) == ["get_datasets.sh"]
+    assert sorted(p.name for p in datasets_dir.iterdir()) == SCRIPTS
 
 
-def test_get_datasets_rejects_a_download_with_the_wrong_md5(datasets_dir, tmp_path, tiny_archive):
-    fake_bin = tmp_path / "bin"
-    fake_bin.mkdir()
-    curl = fake_bin / "curl"  # "downloads" the tiny archive to the file after -o
-    curl.write_text(f'#!/bin/sh\nwhile [ "$1" != -o ]; do shift; done\ncp "{tiny_archive}" "$2"\n')
-    curl.chmod(0o755)
-    done = run_get_datasets(datasets_dir, PATH=f"{fake_bin}{os.pathsep}{os.environ['PATH']}")
+def test_get_datasets_rejects_a_download_with_the_wrong_md5(datasets_dir, tiny_archive):
+    # A "mirror" serving the tiny archive: its md5 is not the official one.
+    done = run_get_datasets(datasets_dir, HW1_CIFAR10_URL=tiny_archive.resolve().as_uri())
     assert done.returncode != 0 and "md5" in done.stderr
-    assert sorted(p.name for p in datasets_dir.iterdir()) == ["get_datasets.sh"]
+    assert sorted(p.name for p in datasets_dir.iterdir()) == SCRIPTS
+
+
+def test_get_datasets_says_what_to_do_when_the_download_fails(datasets_dir, tmp_path):
+    done = run_get_datasets(datasets_dir, HW1_CIFAR10_URL=(tmp_path / "nowhere.tar.gz").as_uri())
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "could not download" in done.stderr and "HW1_CIFAR10_ARCHIVE=" in done.stderr
+    assert sorted(p.name for p in datasets_dir.iterdir()) == SCRIPTS
+
+
+def test_get_datasets_python_route_needs_no_shell(datasets_dir, tiny_archive):
+    """Windows: `python get_datasets.py`, with no POSIX tool on PATH."""
+    done = subprocess.run([sys.executable, "get_datasets.py"], capture_output=True, text=True, timeout=120,
+                          cwd=datasets_dir, env={"PATH": "", "HW1_CIFAR10_ARCHIVE": str(tiny_archive)})
+    assert done.returncode == 0, done.stderr
+    cifar10.validate_layout(datasets_dir / "cifar-10-batches-py")
 
 
 # The real archive (CI sets HW1_CIFAR10_ARCHIVE to the shared copy)

@@ -105,20 +105,61 @@ def tools_only_bin(folder: Path, *programs: str) -> str:
     return str(folder)
 
 
-def test_without_a_browser_nothing_is_collected_and_the_message_says_what_to_install(tmp_path):
+def test_without_a_browser_or_zip_program_the_zip_is_made_with_plain_pdfs(tmp_path):
+    """No Chrome, no `zip` program: the collector still writes the zip, with PDFs made by matplotlib."""
     workdir = tmp_path / '1_cs231n'
     shutil.copytree(REFERENCE_PART1, workdir, ignore=shutil.ignore_patterns(*NOT_COPIED))
-    path = tools_only_bin(tmp_path / 'bin', 'dirname', 'find', 'sed', 'sort', 'mktemp', 'rm', 'wc', 'tr', 'zip')
+    with zipfile.ZipFile(EXAMPLE_PART1) as z:
+        (workdir / 'layers.ipynb').write_bytes(z.read('layers.ipynb'))
+    path = tools_only_bin(tmp_path / 'bin', 'dirname')
     env = {k: v for k, v in os.environ.items() if k != 'CHROME'}
     proc = subprocess.run(['/bin/sh', 'collect_submission.sh'], cwd=workdir, env={**env, 'PATH': path},
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 2
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr   # three notebooks of the reference were never run
     assert 'no Chrome or Chromium found' in proc.stderr and 'apt-get install chromium' in proc.stderr
-    assert 'CHROME' in proc.stderr and '1_cs231n.zip was not written' in proc.stderr
-    assert not (workdir / '1_cs231n.zip').exists()
+    assert 'plain ones made by matplotlib' in proc.stderr
+    names = set(zip_names(workdir / '1_cs231n.zip'))
+    assert set(PDFS) <= names and 'cs231n/layers.py' in names
+    assert_every_page_has_ink(workdir / 'layers.pdf', tmp_path / 'pages')
+    assert pdf_image_count(workdir / 'layers.pdf') >= 1, 'the kitten/puppy and other plots are embedded'
+    assert 'relu_forward' in pdf_text(workdir / 'layers.pdf')
     proc = subprocess.run(['/bin/sh', 'collect_submission.sh'], cwd=workdir,
-                          env={**env, 'PATH': path, 'CHROME': '/nowhere/chrome'}, capture_output=True, text=True)
-    assert proc.returncode == 2 and 'CHROME=/nowhere/chrome is not a program' in proc.stderr
+                          env={**env, 'PATH': path, 'CHROME': '/nowhere/chrome'}, capture_output=True, text=True,
+                          timeout=600)
+    assert 'CHROME=/nowhere/chrome is not a program' in proc.stderr and (workdir / '1_cs231n.zip').is_file()
+
+
+def test_unfinished_work_is_reported_and_environments_are_never_packed(tmp_path):
+    """Failed cells, unrun cells and leftover stubs are listed; a virtual environment stays out of the zip."""
+    workdir = tmp_path / '1_cs231n'
+    shutil.copytree(REFERENCE_PART1, workdir, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    with zipfile.ZipFile(EXAMPLE_PART1) as z:
+        for name in NOTEBOOKS:
+            (workdir / name).write_bytes(z.read(name))
+    nb = nbformat.read(workdir / 'softmax.ipynb', as_version=4)
+    code = [c for c in nb.cells if c.cell_type == 'code']
+    code[1].outputs = [nbformat.v4.new_output('error', ename='NotImplementedError',
+                                              evalue='softmax_loss_vectorized: compute the loss', traceback=[])]
+    code[-1].outputs, code[-1].execution_count = [], None
+    nbformat.write(nb, workdir / 'softmax.ipynb')
+    layers = workdir / 'cs231n' / 'layers.py'
+    layers.write_text(layers.read_text() + '\n\ndef extra():\n    # TODO: extra: write it\n'
+                      "    raise NotImplementedError('extra: write it')\n")
+    (workdir / '.venv' / 'lib').mkdir(parents=True)
+    (workdir / '.venv' / 'pyvenv.cfg').write_text('home = /usr/bin\n')
+    (workdir / '.venv' / 'lib' / 'big.py').write_text('x = 1\n')
+    (workdir / 'myenv' / 'conda-meta').mkdir(parents=True)
+    (workdir / 'myenv' / 'python.py').write_text('x = 1\n')
+    proc = run_in(workdir, 'python', 'collect_submission.py', '--folder', '.', timeout=600)
+    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert listed_in(proc.stderr, 'failed') == {'softmax.ipynb'}
+    assert 'NotImplementedError: softmax_loss_vectorized' in proc.stderr
+    assert listed_in(proc.stderr, 'unrun cell') == {'softmax.ipynb'}
+    stubs = listed_in(proc.stderr, 'stub')
+    assert len(stubs) == 1 and stubs.pop().startswith('cs231n/layers.py:'), proc.stderr
+    names = zip_names(workdir / '1_cs231n.zip')
+    assert not [n for n in names if n.startswith(('.venv/', 'myenv/'))], names
+    assert 'cs231n/classifiers/linear_classifier.py' in names, "the given base class's raise is not a stub"
 
 
 @pytest.mark.slow

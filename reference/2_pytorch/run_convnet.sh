@@ -13,7 +13,8 @@
 # STUB:     --weight-decay 0.0 \
 # STUB:     --momentum 0.0 \
 # STUB:     --batch-size 512 \
-# STUB:     --lr 0.01 | tee convnet.log
+# STUB:     --lr 0.01 \
+# STUB:     --log convnet.log
 #############################################################################
 # Three conv-BN-ReLU-pool blocks (32, 64, 128 channels) and a linear layer.
 #############################################################################
@@ -27,5 +28,6 @@ python -u train.py \
     --batch-size 128 \
     --lr 0.05 \
     --schedule onecycle \
-    --log-interval 50 | tee convnet.log
+    --log-interval 50 \
+    --log convnet.log
 # END SOLUTION

@@ -13,7 +13,8 @@
 # STUB:     --weight-decay 0.0 \
 # STUB:     --momentum 0.0 \
 # STUB:     --batch-size 512 \
-# STUB:     --lr 0.01 | tee mymodel.log
+# STUB:     --lr 0.01 \
+# STUB:     --log mymodel.log
 #############################################################################
 # MyModel: a residual BN-ReLU convnet (16-32-64-128 channels, 0.29M weights);
 # the recipe and the experiments behind it are in extra.md.
@@ -36,5 +37,6 @@ python -u train.py \
     --augment \
     --bf16 \
     --flip-tta \
-    --log-interval 20 | tee mymodel.log
+    --log-interval 20 \
+    --log mymodel.log
 # END SOLUTION

@@ -11,7 +11,8 @@
 # STUB:     --weight-decay 0.0 \
 # STUB:     --momentum 0.0 \
 # STUB:     --batch-size 512 \
-# STUB:     --lr 0.01 | tee softmax.log
+# STUB:     --lr 0.01 \
+# STUB:     --log softmax.log
 #############################################################################
 # Softmax classifier: one affine map of the normalized pixels.
 # The inputs are scaled up about 10x by the normalization (see train.py), so
@@ -25,5 +26,6 @@ python -u train.py \
     --batch-size 128 \
     --lr 2e-4 \
     --schedule onecycle \
-    --log-interval 20 | tee softmax.log
+    --log-interval 20 \
+    --log softmax.log
 # END SOLUTION

@@ -12,7 +12,8 @@
 # STUB:     --weight-decay 0.0 \
 # STUB:     --momentum 0.0 \
 # STUB:     --batch-size 512 \
-# STUB:     --lr 0.01 | tee twolayernn.log
+# STUB:     --lr 0.01 \
+# STUB:     --log twolayernn.log
 #############################################################################
 # Two-layer fully-connected network with 512 hidden units.
 #############################################################################
@@ -25,5 +26,6 @@ python -u train.py \
     --batch-size 128 \
     --lr 2e-3 \
     --schedule onecycle \
-    --log-interval 20 | tee twolayernn.log
+    --log-interval 20 \
+    --log twolayernn.log
 # END SOLUTION

@@ -80,7 +80,7 @@ def test_missing_part2_deliverables_are_listed_and_the_zip_is_still_made(tiny_wo
     assert 'WARNING: 2_pytorch.zip was made, but these deliverables are missing or incomplete:' in proc.stderr
     assert listed_in(proc.stderr, 'missing') == (
         {'extra.md', 'predictions.csv', 'run_mymodel.sh', 'twolayernn.log', 'convnet.log', 'mymodel.log'}
-        | set(PLOTS) - {'convnet_gridfilt.png'})
+        | set(PLOTS) - {'convnet_gridfilt.png', 'mymodel_gridfilt.png'}), 'MyModel needs no filter grid'
     assert listed_in(proc.stderr, 'incomplete') == {'softmax.log'}
     names = set(zip_names(tiny_workdir / '2_pytorch.zip'))
     assert names == (set(CODE) | {f'models/{m}.py' for m in MODELS}

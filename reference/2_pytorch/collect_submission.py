@@ -1,0 +1,1 @@
+../1_cs231n/collect_submission.py
