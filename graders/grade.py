@@ -117,6 +117,9 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             else:
                 notebook_runs = run_submission_notebooks(context.submission, context.make_sandbox, snapshot=snapshot,
                                                          budget_s=min(NOTEBOOKS_BUDGET, context.budget.left()))
+                # The course-environment shims the kernels used, and the demo images supplied: once each.
+                context.notes.extend(dict.fromkeys(note for run in notebook_runs for note in run.get('notes', ())
+                                                   if note not in context.notes))
     except GraderError as err:   # this machine cannot grade: nothing here is the submission's
         context.grader_error = str(err)
         checks = []

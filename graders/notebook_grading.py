@@ -46,8 +46,10 @@ import nbformat
 import numpy as np
 
 from graders import cifar10, untrusted
+from graders.inside.course_env import NOTES_ENV
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, SUMMARY_FORMAT
 from graders.notebooks import NOTEBOOKS, NotebookRun, key_figures, probes_without_test_labels
+from graders.reference import PART1 as PART1_REFERENCE
 from graders.sandbox import GiB, MiB, Limits, Sandbox
 
 # Seconds for all the notebooks of one submission, kernel starts and probes included.
@@ -80,6 +82,7 @@ DATA_INSIDE = '/opt/data/' + cifar10.FOLDER
 NOTEBOOKS_INSIDE = '/opt/notebooks'
 DATA_LINK = ('cs231n', 'datasets', cifar10.FOLDER)
 OUTPUT_DIR = '.hw1grade-notebooks'
+DEMO_IMAGES = ('kitten.jpg', 'puppy.jpg')
 
 # Caps on what is read from the submission and from the runner.
 NOTEBOOK_BYTES = 64 * MiB
@@ -87,6 +90,9 @@ SUMMARY_BYTES = 4 * MiB
 MAX_CELLS = 10_000
 TEXT_CHARS = 3000
 FIGURE_CHARS = 300
+KERNEL_NOTES_BYTES = 64 * 1024
+MAX_KERNEL_NOTES = 20
+NOTE_CHARS = 300
 
 # A claimed and a measured accuracy further apart than this are flagged.
 ACCURACY_GAP = 0.05
@@ -488,16 +494,39 @@ def _inside(sandbox: Sandbox, dest: str, host: Path) -> str:
     return dest if sandbox.private_view else str(host)
 
 
-def _prepare_scratch(root: Path, data_target: str) -> None:
-    """A fresh OUTPUT_DIR for the runner's files, and root/cs231n/datasets/cifar-10-batches-py ->
+def _prepare_scratch(root: Path, data_target: str) -> list[str]:
+    """A fresh OUTPUT_DIR for the runner's files, root/cs231n/datasets/cifar-10-batches-py ->
     `data_target`, replacing whatever is in the way (never through a link the submission made:
-    `graders.untrusted`)."""
+    `graders.untrusted`), and the layers demo's images where the submission lacks them (notes)."""
     untrusted.remove(root, (OUTPUT_DIR,))
     with untrusted.opened_dir(root, (OUTPUT_DIR,), create=True):
         pass
     untrusted.remove(root, DATA_LINK)
     with untrusted.opened_dir(root, DATA_LINK[:-1], create=True) as dir_fd:
         os.symlink(data_target, DATA_LINK[-1], dir_fd=dir_fd)
+    return supply_demo_images(root)
+
+
+def supply_demo_images(root: Path) -> list[str]:
+    """kitten.jpg and puppy.jpg beside the notebooks where the submission lacks them (some 2019 zips
+    do; layers.ipynb's starter cell reads them): ours, drawn by fixtures/draw_demo_images.py and kept in
+    the reference. Returns a note for each one supplied."""
+    present = {e.name for e in untrusted.entries(root) if e.kind == untrusted.FILE}
+    notes = []
+    for name in DEMO_IMAGES:
+        if name not in present:
+            untrusted.write_file(root, (name,), (PART1_REFERENCE / name).read_bytes())
+            notes.append(f'{name} is not in the submission: the grader supplied its own picture for '
+                         'the layers notebook\'s convolution demo')
+    return notes
+
+
+def kernel_notes(root: Path, name: str) -> list[str]:
+    """The course-environment shims the notebook's kernel used (graders/inside/course_env.py wrote
+    them to the notes file), read as untrusted text: at most MAX_KERNEL_NOTES distinct lines."""
+    text = untrusted.read_text(root, (OUTPUT_DIR, f'{Path(name).stem}.notes'), KERNEL_NOTES_BYTES)
+    lines = [line.strip()[:NOTE_CHARS] for line in text.splitlines() if line.strip()]
+    return list(dict.fromkeys(lines))[:MAX_KERNEL_NOTES]
 
 
 def _extension_built(root: Path) -> bool:
@@ -522,7 +551,11 @@ def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadlin
             '--cwd', sandbox.inside(root), '--probes', json.dumps(probes),
             '--timeout-per-cell', str(timeout_per_cell), '--probe-timeout', str(PROBE_TIMEOUT),
             '--budget', f'{max(1.0, left - PROBE_TIMEOUT - KERNEL_MARGIN):.0f}']
-    env = sandbox.env(threads=1, extra={'MPLBACKEND': DEFAULT_KERNEL_ENV['MPLBACKEND']})
+    # The kernel (not the runner, which runs with -I) starts with the course's environment
+    # (graders/inside/kernel_site/sitecustomize.py), noting each shim it uses in the notes file.
+    env = sandbox.env(threads=1, extra={'MPLBACKEND': DEFAULT_KERNEL_ENV['MPLBACKEND'],
+                                        'PYTHONPATH': sandbox.inside_dir + '/kernel_site',
+                                        NOTES_ENV: f'{sandbox.inside(root)}/{OUTPUT_DIR}/{out_name}.notes'})
     result = sandbox.run(argv, timeout=left, cwd=root, env=env)
     ended = '' if result.ok or result.timed_out else result.killed or sandbox.describe_exit(result.returncode)
     try:
@@ -579,7 +612,7 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
             (copies_dir / name).chmod(0o644)
         limits = dataclasses.replace(NOTEBOOK_LIMITS, cpu_seconds=int(budget_s) + 60)
         sandbox = make_sandbox(limits=limits, ro_binds={DATA_INSIDE: str(withheld), NOTEBOOKS_INSIDE: copies})
-        _prepare_scratch(root, _inside(sandbox, DATA_INSIDE, withheld))
+        supplied = _prepare_scratch(root, _inside(sandbox, DATA_INSIDE, withheld))
         if sandbox.as_root:
             untrusted.chown(root, (OUTPUT_DIR,), sandbox.uid)
         note = ''
@@ -600,8 +633,10 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
                                                timeout_per_cell=timeout_per_cell)
                 if summary is None:
                     return _not_run(name, 'runner failed', [why], format_claims(claims))
-                return notebook_report(name, nb, claims, summary, labels,
-                                       note if name in NEEDS_EXTENSION else '', ended)
+                report = notebook_report(name, nb, claims, summary, labels,
+                                         note if name in NEEDS_EXTENSION else '', ended)
+                report['notes'] = (supplied if name == 'layers.ipynb' else []) + kernel_notes(root, name)
+                return report
             except Exception as e:  # the grader's own failure: still one report per notebook
                 return _not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],
                                 format_claims(claims))

@@ -12,10 +12,11 @@ Results that are plain values (`wire.encode`) cross as values; anything else sta
 and crosses as a handle that later requests may pass back. Exceptions, including SystemExit, become
 error replies with the type, message and the last frames of the traceback.
 
-Submissions written for numpy 1.x use aliases numpy 2 removed (`np.int`, `np.float`, ...): they
-resolve to what they used to mean, and each use is recorded and reported in the replies as a note.
+The 2019 course's environment is installed first (`course_env`: numpy 1.x aliases such as `np.int`,
+`scipy.misc.imread`/`imresize`/`imsave`, Windows-style relative paths): each shim's first use is
+recorded and reported in the replies as a note.
 Arrays of ndarray subclasses in a result (`np.matrix`) are converted to plain arrays, with a note too.
-Standard library, numpy and `wire` only.
+Standard library, numpy, `wire` and `course_env` only.
 """
 
 import os
@@ -33,21 +34,8 @@ import traceback  # noqa: E402
 
 import numpy as np  # noqa: E402
 
+import course_env  # noqa: E402
 import wire  # noqa: E402
-
-# name -> (what it resolves to, how the note names it)
-LEGACY_NUMPY = {
-    'int': (int, 'int'), 'float': (float, 'float'), 'bool': (bool, 'bool'),
-    'object': (object, 'object'), 'complex': (complex, 'complex'), 'str': (str, 'str'),
-    'long': (int, 'int'), 'unicode': (str, 'str'),
-    'float_': (np.float64, 'np.float64'), 'complex_': (np.complex128, 'np.complex128'),
-    'int0': (np.intp, 'np.intp'), 'uint0': (np.uintp, 'np.uintp'), 'bool8': (np.bool_, 'np.bool_'),
-    'string_': (np.bytes_, 'np.bytes_'), 'unicode_': (np.str_, 'np.str_'),
-    'NaN': (np.nan, 'np.nan'), 'Inf': (np.inf, 'np.inf'), 'Infinity': (np.inf, 'np.inf'),
-    'infty': (np.inf, 'np.inf'), 'PINF': (np.inf, 'np.inf'), 'NINF': (-np.inf, '-np.inf'),
-    'product': (np.prod, 'np.prod'), 'cumproduct': (np.cumprod, 'np.cumprod'),
-    'alltrue': (np.all, 'np.all'), 'sometrue': (np.any, 'np.any'), 'round_': (np.round, 'np.round'),
-}
 
 OUTPUT_TAIL = 8192       # bytes of stdout/stderr each reply carries
 TRACEBACK_FRAMES = 6
@@ -70,22 +58,6 @@ class Notes:
     def take(self) -> list:
         new, self._new = self._new, []
         return new
-
-
-def install_numpy_shim(notes: Notes):
-    """Resolve numpy's removed aliases through its module-level __getattr__, noting each use."""
-    original = np.__dict__.get('__getattr__')
-
-    def __getattr__(name):
-        if name in LEGACY_NUMPY:
-            value, meaning = LEGACY_NUMPY[name]
-            notes.record('np.%s used: legacy numpy alias shimmed to %s' % (name, meaning))
-            return value
-        if original is None:
-            raise AttributeError("module 'numpy' has no attribute %r" % name)
-        return original(name)
-
-    np.__getattr__ = __getattr__
 
 
 class Capture:
@@ -353,7 +325,7 @@ def main(argv=None):
     faulthandler.enable(file=diag)
     capture = Capture()
     notes = Notes()
-    install_numpy_shim(notes)
+    course_env.install(notes.record)
     for path in reversed(args.path):
         sys.path.insert(0, os.path.abspath(path))
     sys.argv = ['']
