@@ -64,6 +64,7 @@ import argparse
 import ast
 import builtins
 import csv
+import functools
 import html
 import keyword
 import re
@@ -221,12 +222,19 @@ def read_corpus(folder: Path) -> list[Source]:
 
 # ------------------------------------------------------------------------------------------------ regions
 
+@functools.lru_cache(maxsize=16)   # a file holds several units: parsed once (sources are read one by one)
+def _parsed(text: str) -> ast.Module | None:
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
 def _scope_lines(text: str, qualname: str) -> tuple[int, int] | None:
     """(first, end) line indices of the definition `qualname` ('f', 'Class', 'Class.method'); the last
     definition wins, as in Python. ast first; the indentation fallback for text that does not parse."""
-    try:
-        tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
+    tree = _parsed(text)
+    if tree is None:
         return _scope_lines_by_indent(text.splitlines(), qualname)
     body, node = tree.body, None
     for name in qualname.split('.'):
@@ -331,31 +339,30 @@ def normalize(source: str) -> Normalized:
     modules, attributes (other than self's), keyword-argument names (`axis=`), numbers and operators
     kept; ';' ends each line."""
     tokens = [m for m in _TOKEN.finditer(source) if m.lastgroup not in ('comment', 'space')]
-    out, starts, ends = [], [], []
+    pieces, starts, ends = [], [], []
     depth = 0
     for i, match in enumerate(tokens):
         kind, value = match.lastgroup, match[0]
         if kind == 'newline':
-            if out and out[-1] != ';':
-                out.append(';'), starts.append(match.start()), ends.append(match.end())
+            if pieces and pieces[-1] != ';':
+                pieces.append(';'), starts.append(match.start()), ends.append(match.end())
             continue
         if kind == 'op':
             depth = max(0, depth + (value in '([{') - (value in ')]}'))
         if kind == 'string':
             piece = value if SHORT_STRING.match(value) else 'S'
         elif kind == 'name':
-            after = tokens[i - 1][0] if i else ''
-            attribute = after == '.'
+            attribute = i > 0 and tokens[i - 1][0] == '.'
             owner = tokens[i - 2][0] if i > 1 else ''
             keyword_argument = depth > 0 and i + 1 < len(tokens) and tokens[i + 1][0] == '='
             kept = (value in KEPT_NAMES and not attribute) or (attribute and owner != 'self') or keyword_argument
             piece = value if kept else 'V'
         else:
             piece = value
-        for _ in piece:
-            starts.append(match.start()), ends.append(match.end())
-        out.extend(piece)
-    return Normalized(''.join(out), np.array(starts, dtype=np.int64), np.array(ends, dtype=np.int64))
+        pieces.append(piece), starts.append(match.start()), ends.append(match.end())
+    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    return Normalized(''.join(pieces), np.repeat(np.array(starts, dtype=np.int64), lengths),
+                      np.repeat(np.array(ends, dtype=np.int64), lengths))
 
 
 def kgram_hashes(text: str, k: int) -> np.ndarray:
@@ -478,9 +485,9 @@ def compare(sources: list[Source], threshold: float = THRESHOLD, min_fingerprint
     (students with each other and with the corpus; corpus entries not with each other)."""
     boilerplate = starter_boilerplate(noise) if boilerplate is None else boilerplate
     result = Comparison(sources, {}, [], threshold, min_fingerprints)
-    for unit in UNITS:
-        members, prints = [], []
-        for source in sources:
+    found: dict[str, list[tuple[Source, Fingerprint]]] = {unit.name: [] for unit in UNITS}
+    for source in sources:
+        for unit in UNITS:
             if source.part != unit.part or source.problem:
                 continue
             text = unit_text(source.files, unit)
@@ -491,8 +498,10 @@ def compare(sources: list[Source], threshold: float = THRESHOLD, min_fingerprint
             if len(printed.hashes) < min_fingerprints:
                 tally = result.too_short if printed.hashes else result.untouched
                 tally[unit.name] = tally.get(unit.name, 0) + 1
-            members.append(source)
-            prints.append(printed)
+            found[unit.name].append((source, printed))
+    for unit in UNITS:
+        members = [source for source, _ in found[unit.name]]
+        prints = [printed for _, printed in found[unit.name]]
         if len(prints) < 2:
             continue
         counts = shared_counts(prints)
