@@ -16,6 +16,7 @@ import pytest
 
 from graders import cifar10, heldout
 from graders.checks import as_array
+from graders.outcome import GraderError
 from graders.plugin import fail
 
 
@@ -74,7 +75,7 @@ def course_secret(settings, context_notes) -> heldout.CourseSecret:
     try:
         secret = heldout.course_secret(settings)
     except heldout.SecretError as err:
-        raise RuntimeError(f'the grader\'s course secret is unusable: {err}') from None
+        raise GraderError(f'the grader\'s course secret is unusable: {err}') from None
     if secret.demo and heldout.DEMO_NOTE not in context_notes:
         context_notes.append(heldout.DEMO_NOTE)
     return secret
@@ -90,7 +91,7 @@ def heldout_pool(settings, cifar_batches) -> heldout.HeldOut:
     try:
         return heldout.load_image_folder(folder)
     except heldout.ImagesError as err:
-        raise RuntimeError(f'the grader\'s held-out images are unusable: {err}') from None
+        raise GraderError(f'the grader\'s held-out images are unusable: {err}') from None
 
 
 @pytest.fixture(scope='session')

@@ -179,3 +179,14 @@ def test_crosscheck_flags_predictions_that_do_not_come_from_the_submitted_model(
     finally:
         (folder / 'elsewhere.pt').rename(folder / 'mymodel_weights.pt')
     assert note.startswith('predictions.csv could not be cross-checked') and 'mymodel_weights.pt' in note
+
+
+def test_a_configured_secret_that_cannot_be_read_is_the_graders_error(monkeypatch, tmp_path):
+    """Never a silent fall-back to the public demo draw, never the student's zero."""
+    from graders.outcome import CheckStatus, Status
+    monkeypatch.setenv(heldout.SECRET_FILE_ENV, str(tmp_path / 'no-such-secret'))
+    graded = grade(ROOT / 'reference' / '1_cs231n', part=1, select='cifar10_accuracy and q8_1', notebooks=False)
+    [scored] = graded.scored
+    assert scored.check.status == CheckStatus.GRADER_ERROR and 'course secret' in scored.check.message
+    assert graded.status == Status.GRADER_ERROR
+    assert heldout.DEMO_NOTE not in graded.notes
