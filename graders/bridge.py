@@ -35,6 +35,7 @@ from graders.inside import wire
 from graders.inside.wire import Handle
 from graders.outcome import SandboxUnavailable
 from graders.sandbox import CappedOutput, Sandbox, is_running
+from graders import untrusted
 from graders.untrusted import clean_text
 
 __all__ = ['Worker', 'Handle', 'SandboxError', 'SubmissionRaised', 'CallTimeout', 'WorkerDied',
@@ -478,15 +479,14 @@ def _imports_of(folders, module: str, max_bytes: int = 1 << 20) -> list[str]:
     text from its source file under `folders` (none for a module that is not the submission's)."""
     parts = module.split('.')
     for folder in folders:
-        for path, package in ((Path(folder, *parts).with_suffix('.py'), parts[:-1]),
-                              (Path(folder, *parts, '__init__.py'), parts)):
-            try:
-                if path.is_file() and not path.is_symlink() and path.stat().st_size <= max_bytes:
-                    text = path.read_text(errors='replace')
-                else:
-                    continue
-            except OSError:
+        for rel, package in (((*parts[:-1], parts[-1] + '.py'), parts[:-1]), ((*parts, '__init__.py'), parts)):
+            try:   # a scratch-tree file: no link followed on the way, no FIFO waited on (graders/untrusted.py)
+                data = untrusted.read_file(folder, rel, max_bytes)
+            except (OSError, untrusted.UnsafeFile):
                 continue
+            if data is None:
+                continue
+            text = data.decode('utf-8', 'replace')
             names = []
             for relative, plain in _IMPORT.findall(text):
                 if relative:

@@ -25,8 +25,8 @@ which may still run in the background, and `/proc/self/mountinfo` tells it the t
   change what lands in the cache, and a running worker cannot swap the built file.
 - The entry holds exactly one file, the one extension module the build produced (`im2col_cython`
   with an extension suffix), and a record with its sha256; a build that produced anything else is not
-  stored. Builds without bubblewrap are never stored (a background process of the same uid could
-  reach the build folder).
+  stored. Builds at the 'rlimits' isolation level are never stored: without a private view of the
+  filesystem, a background process of the same uid could reach the build folder.
 - A restore re-reads the record and the module without following links, checks the sha256, and
   writes the module into `cs231n/` as a new file: whatever sits at that name (a link to a host file,
   a FIFO, a folder) is removed with `unlinkat` first and the file is created with
@@ -138,10 +138,12 @@ def build_extension(root, sandbox: Sandbox, *, package: str = 'cs231n', timeout:
         setup = [e for e in untrusted.entries(root, (package,)) if e.name == 'setup.py']
         if not setup or setup[0].kind != untrusted.FILE:
             return BuildResult(False, '%s/setup.py is missing: the Cython extension cannot be built' % package)
+        # What the submission's code left there is judged before the leftovers are cleared away.
+        hazards = import_hazards(ext_dir) if cache_dir is not None else []
         remove_stale_builds(ext_dir)
         if cache_dir is None:
             return _compile(ext_dir, sandbox, package, timeout)
-        return _cached_build(ext_dir, sandbox, package, timeout, Path(cache_dir))
+        return _cached_build(ext_dir, sandbox, package, timeout, Path(cache_dir), hazards)
     except UnsafeFile as err:
         return BuildResult(False, 'the Cython extension cannot be built: %s' % err)
 
@@ -217,15 +219,17 @@ def import_hazards(ext_dir: Path, built: tuple[str, ...] = ()) -> list[str]:
             hazards.append(f'{path}/ (a folder named like the extension module)')
     if count > HAZARD_ENTRIES:
         hazards.append(f'more than {HAZARD_ENTRIES} files and folders in {ext_dir.name}/')
-    return hazards
+    return sorted(hazards, key=lambda h: 'compiled module' not in h)   # what would be imported first
 
 
-def _cached_build(ext_dir: Path, sandbox: Sandbox, package: str, timeout: float, cache_dir: Path) -> BuildResult:
+def _cached_build(ext_dir: Path, sandbox: Sandbox, package: str, timeout: float, cache_dir: Path,
+                  hazards: list[str]) -> BuildResult:
     """Restore the build of these sources from `cache_dir`, or build them in a fresh folder of their
-    own, install the module into `ext_dir`, and keep it in the cache (see the module docstring)."""
+    own, install the module into `ext_dir`, and keep it in the cache (see the module docstring);
+    neither when there are import `hazards` in `ext_dir`."""
     sources = read_sources(ext_dir)
     entry = cache_dir / _digest(sources)
-    hazards = import_hazards(ext_dir)
+    hazards = hazards or import_hazards(ext_dir)
     if not hazards:
         restored = _restore(entry, ext_dir)
         if restored is not None:
@@ -236,7 +240,7 @@ def _cached_build(ext_dir: Path, sandbox: Sandbox, package: str, timeout: float,
     hazards = hazards or import_hazards(ext_dir, tuple(modules))
     notes = result.notes
     if hazards:
-        shown = ', '.join(hazards[:5]) + (' and %d more' % (len(hazards) - 5) if len(hazards) > 5 else '')
+        shown = ', '.join(hazards[:8]) + (' and %d more' % (len(hazards) - 8) if len(hazards) > 8 else '')
         notes += ('the build cache was neither used nor filled: %s/ holds what the import could pick up '
                   'besides the built extension: %s' % (package, shown),)
     elif result.ok and isolated and len(modules) == 1 and next(iter(modules)).startswith(MODULE + '.'):
@@ -247,19 +251,19 @@ def _cached_build(ext_dir: Path, sandbox: Sandbox, package: str, timeout: float,
 def _isolated_build(sources: dict[str, bytes], sandbox: Sandbox, package: str, timeout: float
                     ) -> tuple[BuildResult, dict[str, bytes], bool]:
     """Build `sources` in a fresh folder outside the scratch tree, in a sandbox of its own like
-    `sandbox`: (result, {module name: bytes}, whether it ran under bubblewrap)."""
+    `sandbox`: (result, {module name: bytes}, whether both had a private view of the filesystem)."""
     work = Path(tempfile.mkdtemp(prefix='hw1grade-build-'))
     try:
         for name, data in sources.items():
             untrusted.write_file(work, (name,), data)
-        builder = Sandbox(work, sandbox.limits, uid=sandbox.uid,
+        builder = Sandbox(work, sandbox.limits, uid=sandbox.uid, isolation=sandbox.isolation,
                           bwrap=getattr(sandbox, '_bwrap', None) or 'bwrap')
         result = _compile(work, builder, package, timeout)
         modules = {}
         if result.ok:
             for name in _built_modules(work):
                 modules[name] = untrusted.read_file(work, (name,), MODULE_BYTES)
-        return result, modules, builder.isolation == 'bubblewrap' and sandbox.isolation == 'bubblewrap'
+        return result, modules, builder.private_view and sandbox.private_view
     finally:
         shutil.rmtree(work, ignore_errors=True)
 

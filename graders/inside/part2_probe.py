@@ -172,7 +172,7 @@ def _limit_pdftoppm(cpu_seconds: int):
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
 
-def pdf_pages(path: str, max_pages: int = 40, timeout: float = 120) -> list:
+def pdf_pages(path: str, max_pages: int = 40, timeout: float = 60) -> list:
     """Render a PDF with pdftoppm (gray, each page scaled to fit PDF_PAGE_PIXELS square): one
     {'width', 'height', 'std'} per page; ValueError when it cannot be rendered within the limits."""
     from PIL import Image
