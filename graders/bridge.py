@@ -305,10 +305,13 @@ class Worker:
         try:
             probe = self.sandbox.run(argv, timeout=self.startup_timeout, env=self.sandbox.env(self.threads))
         except OSError as err:
+            if err.errno == errno.EAGAIN:
+                raise WorkerDied('the sandboxed Python worker could not start: %s' % reason) from None
             raise SandboxUnavailable('the sandbox cannot start the grader\'s Python %s here: %s (run '
                                      '`hw1grade doctor`)' % (self.sandbox.python, err)) from None
-        if not probe.ok:
-            said = (probe.stderr.strip() or probe.stdout.strip())[-DIAG_CHARS:]
+        said = (probe.stderr.strip() or probe.stdout.strip())[-DIAG_CHARS:]
+        # The sandbox uid's process limit still held by what was just killed (a fork bomb): passing.
+        if not probe.ok and os.strerror(errno.EAGAIN) not in reason + said:
             raise SandboxUnavailable(
                 'the sandbox cannot start the grader\'s Python %s here: the worker could not start (%s), '
                 'and neither could `python -c "import numpy"` in the same sandbox (%s)%s (run `hw1grade '
