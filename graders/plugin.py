@@ -27,11 +27,15 @@ import pytest
 from graders.budget import Budget
 from graders.outcome import CheckStatus, GraderError
 from graders.rubric import Rubric
+from graders.untrusted import clean_text
 
 
 # The record_property key through which a check reports the share of its points it earns although
 # it failed (graders.checks.Cases); it is a score, not a figure for the report.
 PARTIAL_CREDIT = 'partial_credit'
+# A check's message and recorded texts may carry what submitted code sent (graders/untrusted.py):
+# cleaned of terminal escapes and cut to these lengths as they are recorded.
+MESSAGE_CHARS, MEASURED_CHARS = 12_000, 500
 
 
 def fail(message: str) -> None:
@@ -123,13 +127,14 @@ class GradingPlugin:
             if key == PARTIAL_CREDIT:
                 result.fraction = min(1.0, max(0.0, float(value)))
             elif isinstance(value, (int, float, str)):
-                result.measured[key] = value
+                result.measured[key] = clean_text(value, MEASURED_CHARS) if isinstance(value, str) else value
         if report.when == 'call' and report.passed:
             result.passed = True
             result.status = CheckStatus.PASSED
         elif report.failed and not result.message:
             result.passed = False
             result.status, result.message = self._verdict(call)
+            result.message = clean_text(result.message, MESSAGE_CHARS)
             if result.status is CheckStatus.GRADER_ERROR:
                 self.context.grader_error = self.context.grader_error or result.message
                 if isinstance(call.excinfo.value, GraderError):
@@ -226,7 +231,8 @@ class GradingPlugin:
         try:
             yield worker
         finally:
-            self.context.notes.extend(n for n in worker.notes if n not in self.context.notes)
+            seen = set(self.context.notes)    # linear: a forged reply may carry many notes (capped in the bridge)
+            self.context.notes.extend(n for n in worker.notes if n not in seen)
             worker.close()
 
 
