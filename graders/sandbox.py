@@ -1,26 +1,34 @@
-"""Run submission code in a bubblewrap sandbox, under resource limits.
+"""Run submission code in a sandbox, under resource limits, at the best isolation level this host allows.
 
 Student code is hostile. A `Sandbox` wraps one per-submission scratch copy and turns command lines into
-sandboxed processes:
+sandboxed processes. At the full level, 'bubblewrap':
 
 - no network (new network namespace), new pid/ipc/uts namespaces, a new session, killed with its
   parent (`--die-with-parent`);
-- a filesystem built from nothing: system directories, the grader's Python (the venv and its base
-  interpreter) and `graders/inside/` (at `/opt/hw1grade`) read-only; the scratch copy read-write at
-  `/submission` (the only writable place besides private tmpfs `/tmp` and `/dev/shm`). Nothing else of
-  the repository (reference, graders, rubric) and no labels are visible;
+- a filesystem built from nothing (`sandbox_view`): system directories, the grader's Python (the venv
+  and the installation it links to, at their real paths, wherever they are: a pyenv under a 0700 home
+  folder included, its parents made traversable) and `graders/inside/` (at `/opt/hw1grade`) read-only;
+  the scratch copy read-write at `/submission` (the only writable place besides private tmpfs `/tmp`
+  and `/dev/shm`). Nothing else of the repository (reference, graders, rubric) and no labels are
+  visible;
 - an unprivileged uid: as root, bubblewrap runs privileged and the command drops to `uid` (65534,
   nobody) with `setpriv` before it starts, so the host sees a real unprivileged process; as a normal
   user, bubblewrap maps that user into a user namespace;
+- a seccomp filter (graders/seccomp.py): keyrings, ptrace, mount, new namespaces, bpf, perf events,
+  module loading and the like fail with EPERM;
 - rlimits (`Limits`): address space, CPU seconds, processes, file size, open files, no core dumps.
 
-A wall-clock timeout kills the whole tree: the process group and every descendant, and with
-bubblewrap the pid namespace dies with it, so nothing forked inside survives.
+A wall-clock timeout kills the whole tree: the process group and every descendant, and the pid
+namespace dies with it, so nothing forked inside survives; `kill` waits until they are gone.
 
-Where bubblewrap is missing or cannot create namespaces (a laptop, a locked-down container) commands
-still run, in a new session under the same limits (and as `uid` when the host process is root), and
-`Sandbox.warning` says in one line that isolation is reduced; the caller prints it once
-(`warn_once`).
+The fallbacks are deliberate (docs/engine.md, "Isolation levels"): where bubblewrap is missing or
+refused but the grader is root and the kernel allows namespaces, 'namespaces': graders/confine.py
+builds the same view in the same namespaces. Where namespaces are refused too (Docker's default
+seccomp profile) or the grader is not root, 'rlimits': host paths, the uid switch as root, a network
+namespace where still allowed, the filter (SysV IPC denied too), every limit, and `sweep_leftovers`
+removes what the uid left in shared places. `Sandbox.isolation` names the level, `isolation_info`
+details it, and below 'bubblewrap' `Sandbox.warning` says so in one line; the caller prints it once
+(`warn_once`). $HW1GRADE_ISOLATION or `Sandbox(isolation=...)` caps the level, to test the fallbacks.
 """
 
 from __future__ import annotations
