@@ -43,6 +43,7 @@ import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import weakref
@@ -331,6 +332,8 @@ class Sandbox:
             self.root, self.inside_dir = str(self.scratch), str(INSIDE_SOURCE)
             self.tmp = str(self.scratch / '.hw1grade_tmp')
             os.makedirs(self.tmp, exist_ok=True)
+            if self.as_root:
+                _traversable_up_to(self.scratch)
         if self.as_root:
             _chown_tree(self.scratch, self.uid)
             _mark_scratch(self.scratch)
@@ -703,6 +706,18 @@ def _apply_rlimits(limits: list[tuple[int, tuple[int, int]]]):
             hard = min(hard, cur_hard)
             soft = min(soft, hard)
         resource.setrlimit(res, (soft, hard))
+
+
+def _traversable_up_to(scratch: Path):
+    """At the 'rlimits' level sandboxed code sees host paths: the grader's own temporary folders above
+    the scratch copy (`tempfile.mkdtemp`, 0700) get o+x, enough to reach the scratch copy by its path,
+    not to list them. Nothing outside the temporary folder is changed."""
+    tmp = os.path.realpath(tempfile.gettempdir())
+    for parent in reversed(scratch.parents):
+        if _is_within(str(parent), tmp) and str(parent) != tmp:
+            mode = os.lstat(parent).st_mode
+            if stat.S_ISDIR(mode) and not mode & stat.S_IXOTH:
+                os.chmod(parent, stat.S_IMODE(mode) | stat.S_IXOTH)
 
 
 def _world_reachable(path) -> bool:

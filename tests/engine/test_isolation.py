@@ -219,3 +219,20 @@ def test_an_interpreter_under_a_private_folder_starts_in_the_sandbox(private_ven
     assert rlimits['achieved'] == 'rlimits' and not rlimits['ok']
     ok, detail, fix = rlimits['check']
     assert not ok and 'Permission denied' in detail and 'bubblewrap' in fix
+
+
+def test_rlimits_level_reaches_a_scratch_copy_inside_a_private_temporary_folder():
+    """grade() puts the submission in tempfile.mkdtemp() (0700): at the rlimits level, with host paths,
+    the sandbox uid must still reach it by its path (not list the folder above it)."""
+    if os.geteuid() != 0:
+        pytest.skip('the sandbox uid differs from the grader\'s only as root')
+    top = Path(tempfile.mkdtemp(prefix='hw1grade-test-'))
+    try:
+        root = top / '1_cs231n'
+        root.mkdir()
+        (root / 'layers.py').write_text('x = 1\n')
+        box = Sandbox(root, isolation='rlimits', uid=CROSSTALK_UID)
+        result = box.run(['sh', '-c', 'cat "$0/layers.py"; ls "$1" || echo unlisted', str(root), str(top)], timeout=30)
+        assert result.stdout.split('\n')[:2] == ['x = 1', 'unlisted'], result
+    finally:
+        shutil.rmtree(top, ignore_errors=True)
