@@ -1,9 +1,13 @@
 """Run a submission's Part 1 notebooks headlessly in the sandbox and report on them for the TA.
 
-Outputs never earn points. For each notebook the report says whether it runs from top to bottom
-(which cell fails and why, which timed out, which never ran), what it *claims* (accuracies printed in
-the outputs saved in the submitted .ipynb, read here as data, never executed) and what it *measures*
-(figures read from its kernel after a fresh run, test accuracy scored here).
+Outputs never earn points. For each notebook the report says which starter it comes from (ours, the
+official 2019 one real submissions use, or unknown: `graders.notebook_figures.recognise`), whether it
+runs from top to bottom (which cell fails and why, and whether that cell is the starter's or the
+student's; which timed out, which never ran), what it *claims* (accuracies printed in the outputs saved
+in the submitted .ipynb, read here as data, never executed) and what it *measures*: the figures the
+outputs of the grader's own run print (the same parser as the claims, so no variable names are
+needed), our starter's probes where the notebook is ours, and the test accuracy scored here from the
+predictions of the model the notebook trained (2019 names included).
 
     run_submission_notebooks(root, make_sandbox) -> [{'name', 'status', 'errors', 'claimed', 'measured',
                                                       'seconds', 'flags'}, ...]
@@ -18,9 +22,10 @@ How one notebook runs:
 - CIFAR-10 is mounted read-only from `withheld_cifar10()`: the real training batches and test images,
   but a test_batch whose labels are all 0. The notebook's test-set predictions come back as probes
   and are scored here against the real labels, so a notebook cannot measure or fake its test accuracy.
-- time: all notebooks share one wall-clock budget; `parallel` of them run at once, the cheapest
-  first; each gets what is left of the budget (its cells stop at the budget, the probes get
-  PROBE_TIMEOUT more) and `Sandbox.run` kills the whole process tree at the end of it. The runner
+- time: each notebook has a budget derived from the reference's measured time (`notebook_budget`),
+  all of them one wall-clock budget; `parallel` of them run at once, the cheapest first; each gets its
+  own budget or what is left of the total (its cells stop there, the probes get PROBE_TIMEOUT more)
+  and `Sandbox.run` kills the whole process tree at the end of it. The runner
   rewrites its summary before and after each cell, so a notebook killed from outside still says at
   which cell.
 """
@@ -48,12 +53,22 @@ import numpy as np
 from graders import cifar10, untrusted
 from graders.inside.course_env import NOTES_ENV
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, SUMMARY_FORMAT
+from graders.notebook_figures import (COURSE_2019, HW1GRADE, UNKNOWN, cell_origin, format_figures,
+                                      output_texts, printed_figures, recognise)
 from graders.notebooks import NOTEBOOKS, NotebookRun, key_figures, probes_without_test_labels
 from graders.reference import PART1 as PART1_REFERENCE
 from graders.sandbox import GiB, MiB, Limits, Sandbox
 
-# Seconds for all the notebooks of one submission, kernel starts and probes included.
-DEFAULT_BUDGET = 210.0
+# Budgets derived from the reference's measured time: the reference's notebooks run in the sandbox,
+# two at once on 2 busy cores (layers 4 s, softmax 21 s, two_layer_net 83 s, convnet 144 s; 149 s in
+# all). Each notebook's cells may take BUDGET_SLACK times its reference's time (a loaded machine, a
+# student's slower but correct loops), plus the kernel's start and the probes; the budget of all of
+# them is that schedule run `parallel` at a time. A student's long tuning cell (hundreds of runs) is
+# stopped at its notebook's budget with a line saying so, and the other notebooks keep theirs.
+REFERENCE_SECONDS = {'layers.ipynb': 4.0, 'softmax.ipynb': 21.0, 'two_layer_net.ipynb': 83.0, 'convnet.ipynb': 144.0}
+BUDGET_SLACK = 2.0
+# The least any notebook's cells get (a kernel's imports alone take seconds on a loaded machine).
+MIN_CELLS_BUDGET = 60.0
 # Seconds any one cell may run (the budget usually ends a long cell first).
 DEFAULT_TIMEOUT_PER_CELL = 600
 # Seconds the probes may take after the cells (predictions on 1000 test images), and the kernel's
@@ -74,6 +89,25 @@ NOTEBOOK_LIMITS = Limits(memory_bytes=6 * GiB, cpu_seconds=900, processes=256, f
 # Reference runs in the sandbox, two at once on 2 busy cores: layers 4 s, softmax 21 s,
 # two_layer_net 83 s, convnet 144 s; 149 s in all.
 RUN_ORDER = ('layers.ipynb', 'softmax.ipynb', 'convnet.ipynb', 'two_layer_net.ipynb')
+
+
+def notebook_budget(name: str) -> float:
+    """Wall-clock seconds one notebook may take, kernel and probes included (an unknown name: the
+    longest reference notebook's)."""
+    reference = REFERENCE_SECONDS.get(name, max(REFERENCE_SECONDS.values()))
+    return max(MIN_CELLS_BUDGET, BUDGET_SLACK * reference) + KERNEL_MARGIN + PROBE_TIMEOUT
+
+
+def schedule_seconds(names: Sequence[str], parallel: int = 2) -> float:
+    """How long `names` take at their budgets, run `parallel` at a time in RUN_ORDER (as the pool does)."""
+    lanes = [0.0] * max(1, parallel)
+    for name in sorted(names, key=lambda n: RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER)):
+        lanes[lanes.index(min(lanes))] += notebook_budget(name)
+    return max(lanes)
+
+
+# Seconds for all the notebooks of one submission, kernel starts and probes included.
+DEFAULT_BUDGET = schedule_seconds(RUN_ORDER)
 # Notebooks that import the Cython extension.
 NEEDS_EXTENSION = ('layers.ipynb', 'convnet.ipynb')
 
@@ -96,14 +130,6 @@ NOTE_CHARS = 300
 
 # A claimed and a measured accuracy further apart than this are flagged.
 ACCURACY_GAP = 0.05
-# Which probe measures what a notebook claims: kind of accuracy -> probe name ('test_acc' is
-# scored here from the predictions).
-MEASURED_ACCURACY = {
-    'softmax.ipynb': {'test': 'test_acc', 'validation': 'val_acc'},
-    'two_layer_net.ipynb': {'test': 'test_acc', 'validation': 'tuned_val_acc'},
-    'convnet.ipynb': {'test': 'test_acc', 'validation': 'epoch_val_acc', 'training': 'overfit_train_acc'},
-}
-
 MakeSandbox = Callable[..., Sandbox]
 
 
@@ -210,24 +236,6 @@ _KINDS = (('test', re.compile(r'(?i)\btest(ing)?\b')),
 _CLAIM_ORDER = ('test', 'validation', 'training')
 
 
-def _output_texts(nb: Any) -> list[str]:
-    """The plain text of every saved output (streams and text/plain results), in order."""
-    texts = []
-    for cell in nb.get('cells', []) if isinstance(nb, dict) else []:
-        if not isinstance(cell, dict) or cell.get('cell_type') != 'code':
-            continue
-        for output in cell.get('outputs') or []:
-            if not isinstance(output, dict):
-                continue
-            text = output.get('text') if output.get('output_type') == 'stream' else \
-                (output.get('data') or {}).get('text/plain') if isinstance(output.get('data'), dict) else None
-            if isinstance(text, list):
-                text = ''.join(t for t in text if isinstance(t, str))
-            if isinstance(text, str):
-                texts.append(text)
-    return texts
-
-
 def _kind_of(before: str, between: str) -> str | None:
     """test/validation/training from the words next to 'accuracy' (the nearest one before it wins)."""
     best = None
@@ -247,7 +255,7 @@ def claimed_accuracies(nb: Any) -> dict[str, float]:
     """kind ('test', 'validation', 'training') -> the last accuracy of that kind printed in the
     notebook's saved outputs, as a fraction."""
     claims: dict[str, float] = {}
-    for text in _output_texts(nb):
+    for text in output_texts(nb):
         for line in text.splitlines():
             for m in _CLAIM.finditer(line[:2000]):
                 kind = _kind_of(line[max(0, m.start() - 40):m.start()], m.group('between'))
@@ -398,9 +406,12 @@ def _ranges(indexes: Sequence[int]) -> str:
     return ', '.join(parts)
 
 
-def _describe_error(nb: Any, error: Mapping[str, Any]) -> str:
+def _describe_error(nb: Any, error: Mapping[str, Any], name: str = '', starter: str = UNKNOWN) -> str:
     line = _source_line(nb, error['index'])
-    text = f"cell {error['index']}: {error['ename']}: {error['evalue']}"
+    origin = cell_origin(name, nb, error['index'], starter)
+    whose = ({HW1GRADE: 'a cell of the starter, unchanged', COURSE_2019: "a cell the 2019 starter gave"}[starter]
+             + ': look at the code it calls') if origin == 'starter' else 'a cell the student wrote or changed'
+    text = f"cell {error['index']} ({whose}): {error['ename']}: {error['evalue']}"
     if line:
         text += f'\n  the cell begins: {line}'
     if error['traceback']:
@@ -422,9 +433,11 @@ def _status(summary: Summary) -> str:
 
 
 def _measured(name: str, summary: Summary, labels: np.ndarray | None, claims: Mapping[str, float],
-              errors: list[str], flags: list[str]) -> str:
-    """The key figures read from the kernel, with the test accuracy scored here; gaps to the claims
-    go to `flags`."""
+              executed: Any, errors: list[str], flags: list[str]) -> str:
+    """What the grader's own run measured: the figures its outputs print (`printed_figures`, the
+    parser that also reads the claims), our starter's probes, and the test accuracy scored here from
+    the predictions of the model the notebook trained (the sandbox's test labels are all 0, so a
+    printed test accuracy means nothing there). Gaps to the claims go to `flags`."""
     probes = dict(summary.probes)
     predictions, count = probes.pop('test_predictions', None), 0
     if predictions is not None and labels is not None:
@@ -432,20 +445,30 @@ def _measured(name: str, summary: Summary, labels: np.ndarray | None, claims: Ma
             probes['test_acc'], count = score_predictions(predictions, labels)
         except Untrusted as e:
             errors.append(str(e))
-    run = NotebookRun(path=Path(name), notebook=None, probes=probes, probe_errors=summary.probe_errors)
-    figures = key_figures(run) if probes else ''
+    parts = []
     if 'test_acc' in probes:
-        figures += f' (test accuracy on the first {count} test images, scored by the grader)'
+        parts.append(f"test accuracy {probes['test_acc']:.3f} on the first {count} test images, scored by the grader")
+    printed = {label: value for label, value in printed_figures(executed).items() if 'test' not in label}
+    if printed:
+        parts.append('printed: ' + format_figures(printed))
+    ours = {k: v for k, v in probes.items() if k not in ('test_acc',)}
+    if ours:
+        run = NotebookRun(path=Path(name), notebook=None, probes=ours, probe_errors=summary.probe_errors)
+        parts.append('read from the kernel: ' + key_figures(run))
+    measured = {kind: value for kind, value in claimed_accuracies(executed).items() if kind != 'test'}
+    if 'test_acc' in probes:
+        measured['test'] = probes['test_acc']
     for kind, claimed in claims.items():
-        measured = probes.get(MEASURED_ACCURACY.get(name, {}).get(kind, ''))
-        if isinstance(measured, (int, float)) and abs(measured - claimed) > ACCURACY_GAP:
-            flags.append(f'claimed {kind} accuracy {claimed:.3f}, measured {measured:.3f} '
+        value = measured.get(kind)
+        if isinstance(value, (int, float)) and abs(value - claimed) > ACCURACY_GAP:
+            flags.append(f'claimed {kind} accuracy {claimed:.3f}, measured {value:.3f} '
                          f'(differ by more than {ACCURACY_GAP})')
-    return figures[:FIGURE_CHARS * 4] or 'nothing measured'
+    return '; '.join(parts)[:FIGURE_CHARS * 4] or 'nothing measured'
 
 
 def notebook_report(name: str, nb: Any, claims: Mapping[str, float], summary: Summary,
-                    labels: np.ndarray | None, note: str = '', stopped: str = '') -> dict:
+                    labels: np.ndarray | None, note: str = '', stopped: str = '', *,
+                    starter: str = UNKNOWN, executed: Any = None) -> dict:
     """The report dict of one notebook that ran (see the module docstring).
 
     note: added to the errors of a notebook that did not run through (e.g. why the extension is missing).
@@ -455,31 +478,45 @@ def notebook_report(name: str, nb: Any, claims: Mapping[str, float], summary: Su
     errors, flags = [], []
     if summary.fatal:
         errors.append(summary.fatal)
-    errors.extend(_describe_error(nb, e) for e in summary.errors)
+    errors.extend(_describe_error(nb, e, name, starter) for e in summary.errors)
     status = _status(summary)
     if not summary.finished:
         # The runner was killed or died: its last progress report shows where it was.
         where = summary.running if summary.running is not None else (summary.executed or [0])[-1]
+        whose = "the starter's" if cell_origin(name, nb, where, starter) == 'starter' else "the student's"
         if stopped:
             status = f'runner died at cell {where}'
-            errors.append(f'cell {where}: the notebook runner stopped during this cell: {stopped}')
+            errors.append(f'cell {where} ({whose}): the notebook runner stopped during this cell: {stopped}')
         else:
             status = f'timed out at cell {where}'
-            errors.append(f'cell {where}: the time budget for the notebooks ran out; the sandbox was killed')
+            errors.append(f'cell {where} ({whose}): the time budget for the notebooks ran out; the sandbox was killed')
     done = set(summary.executed) | {e['index'] for e in summary.errors} | (
         {summary.running} if summary.running is not None else set())
     not_run = [i for i in summary.code_cells if i not in done]
     if not_run and not summary.fatal:
         errors.append(f'code cells {_ranges(not_run)} did not run (the run stops at the first failing '
                       'cell, as Run All does)')
-    if status == 'ok' and summary.probe_errors:
+    if status == 'ok' and summary.probe_errors and starter == HW1GRADE:
         errors.append('not measured: ' + '; '.join(f'{k}: {v}' for k, v in sorted(summary.probe_errors.items())))
+    if status.startswith('timed out'):
+        errors.append(budget_line(name))
     if note and status != 'ok':
         errors.append(note)
-    measured = _measured(name, summary, labels, claims, errors, flags)
-    return {'name': name, 'status': status, 'errors': errors, 'claimed': format_claims(claims) or 'nothing',
+    measured = _measured(name, summary, labels, claims, executed, errors, flags)
+    return {'name': name, 'status': status, 'starter': starter, 'errors': errors,
+            'claimed': format_claims(claims) or 'nothing',
             'measured': measured + ''.join(f'; FLAG: {flag}' for flag in flags),
             'seconds': round(summary.seconds, 1), 'flags': flags}
+
+
+def budget_line(name: str) -> str:
+    """Why a notebook was stopped, for the TA and the student."""
+    reference = REFERENCE_SECONDS.get(name)
+    basis = (f"the reference's {name} runs in about {reference:g} s on 2 cores and a submission's gets "
+             f'{BUDGET_SLACK:g} times that' if reference else f'{name} is not one of the homework\'s notebooks')
+    return (f'stopped by the time budget ({notebook_budget(name):g} s for this notebook: {basis}); a long '
+            'hyperparameter search (hundreds of training runs) does not fit in the grader\'s run: the '
+            'figures printed before it are still reported')
 
 
 def _not_run(name: str, status: str, errors: Sequence[str] = (), claimed: str = '') -> dict:
@@ -521,6 +558,16 @@ def supply_demo_images(root: Path) -> list[str]:
     return notes
 
 
+def executed_notebook(root: Path, name: str) -> Any:
+    """The notebook as the grader's run left it (the runner rewrites it after every cell), parsed as
+    untrusted data; None when there is none or it is not a notebook."""
+    try:
+        raw = read_untrusted(root, (OUTPUT_DIR, name), NOTEBOOK_BYTES)
+        return nbformat.reads(raw.decode('utf-8'), as_version=4) if raw else None
+    except Exception:   # Untrusted, bad JSON or UTF-8, nbformat's many errors: nothing measured from it
+        return None
+
+
 def kernel_notes(root: Path, name: str) -> list[str]:
     """The course-environment shims the notebook's kernel used (graders/inside/course_env.py wrote
     them to the notes file), read as untrusted text: at most MAX_KERNEL_NOTES distinct lines."""
@@ -539,11 +586,13 @@ def _extension_built(root: Path) -> bool:
 
 
 def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadline: float,
-             timeout_per_cell: int) -> tuple[Summary | None, str, str]:
+             timeout_per_cell: int, ours: bool = True) -> tuple[Summary | None, str, str]:
     """Run one notebook in the sandbox until `deadline`: (validated summary or None, how the runner
-    ended if not by itself or by the deadline, why there is no summary)."""
+    ended if not by itself or by the deadline, why there is no summary). ours: the notebook comes
+    from our starter or an unknown one (our probes read our variable names; a 2019 notebook's
+    variables have other names, so only its test predictions are asked for)."""
     left = deadline - time.monotonic()
-    probes = probes_without_test_labels(name)
+    probes = probes_without_test_labels(name, ours)
     out_name = Path(name).stem
     summary_inside = f'{sandbox.inside(root)}/{OUTPUT_DIR}/{out_name}.json'
     argv = [sandbox.python, '-I', '-B', sandbox.inside_dir + '/run_notebook.py', nb_inside,
@@ -629,12 +678,15 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
                     return _not_run(name, 'not run', [f'the time budget for the notebooks ({budget_s:g} s) '
                                                       'was used up before this one started'], format_claims(claims))
                 nb_inside = f'{_inside(sandbox, NOTEBOOKS_INSIDE, copies_dir)}/{name}'
-                summary, ended, why = _run_one(sandbox, root, name, nb_inside, deadline=deadline,
-                                               timeout_per_cell=timeout_per_cell)
+                own_deadline = min(deadline, time.monotonic() + notebook_budget(name))
+                starter = recognise(name, nb)
+                summary, ended, why = _run_one(sandbox, root, name, nb_inside, deadline=own_deadline,
+                                               timeout_per_cell=timeout_per_cell, ours=starter != COURSE_2019)
                 if summary is None:
                     return _not_run(name, 'runner failed', [why], format_claims(claims))
                 report = notebook_report(name, nb, claims, summary, labels,
-                                         note if name in NEEDS_EXTENSION else '', ended)
+                                         note if name in NEEDS_EXTENSION else '', ended,
+                                         starter=starter, executed=executed_notebook(root, name))
                 report['notes'] = (supplied if name == 'layers.ipynb' else []) + kernel_notes(root, name)
                 return report
             except Exception as e:  # the grader's own failure: still one report per notebook

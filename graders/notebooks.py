@@ -37,14 +37,16 @@ from graders.inside.run_notebook import (DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER
 # The Part 1 notebooks, in the order the homework walks through them.
 NOTEBOOKS = ('softmax.ipynb', 'two_layer_net.ipynb', 'layers.ipynb', 'convnet.ipynb')
 
-# The predicted classes of each notebook's final model on its X_test (the first len(X_test) images of
-# test_batch), as expressions evaluated in its kernel. The convnet's are computed 100 images at a
-# time: im2col of 1000 images with 7x7 filters alone would take 1.2 GB.
+# The predicted classes of each notebook's final model on its test set (the first len(X_test) images
+# of test_batch), as expressions evaluated in its kernel, under our notebooks' names and the 2019
+# starter's (REAL_SUBMISSIONS.md section 2): softmax's model is `softmax` or `classifier`; the 2019
+# convnet keeps the transposed test set in a lower-case `x_test` (a starter typo), ours in X_test. The
+# convnet's are computed 100 images at a time: im2col of 1000 images with 7x7 filters alone would take 1.2 GB.
 TEST_PREDICTIONS: dict[str, str] = {
-    'softmax.ipynb': 'softmax.predict(X_test)',
+    'softmax.ipynb': "(classifier if 'classifier' in globals() else softmax).predict(X_test)",
     'two_layer_net.ipynb': 'np.argmax(two_layer_net(X_test, best_model), axis=1)',
-    'convnet.ipynb': 'np.concatenate([np.argmax(two_layer_convnet(X_test[i:i + 100], best_model), axis=1) '
-                     'for i in range(0, len(X_test), 100)])',
+    'convnet.ipynb': '(lambda T: np.concatenate([np.argmax(two_layer_convnet(T[i:i + 100], best_model), axis=1) '
+                     "for i in range(0, len(T), 100)]))(x_test if 'x_test' in globals() else X_test)",
 }
 
 
@@ -112,11 +114,13 @@ KEY_FIGURES: dict[str, tuple[str, ...]] = {
 _TEST_LABELS = re.compile(r'\by_test\b')
 
 
-def probes_without_test_labels(name: str) -> dict[str, str]:
+def probes_without_test_labels(name: str, ours: bool = True) -> dict[str, str]:
     """PROBES of `name` for a run whose test labels are withheld (a submission's, in the sandbox):
     the probes that read y_test are left out and `test_predictions` (TEST_PREDICTIONS) is added, for
-    the grader to score against the real labels."""
-    probes = {key: expr for key, expr in PROBES.get(name, {}).items() if not _TEST_LABELS.search(expr)}
+    the grader to score against the real labels. ours=False (a notebook of another starter, whose
+    variables have other names): `test_predictions` only; its printed figures say the rest."""
+    probes = {key: expr for key, expr in PROBES.get(name, {}).items()
+              if ours and not _TEST_LABELS.search(expr)}
     if name in TEST_PREDICTIONS:
         probes['test_predictions'] = TEST_PREDICTIONS[name]
     return probes

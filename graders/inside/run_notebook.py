@@ -349,6 +349,14 @@ def write_json_atomically(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
+def write_notebook_atomically(path: Path, nb: Any) -> None:
+    """The executed notebook so far (its outputs are what the grader reads the printed figures from,
+    even when the run is killed later)."""
+    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
+    nbformat.write(nb, str(tmp))
+    os.replace(tmp, path)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one notebook (stopping at its first error), write the summary; 0 unless the summary
     could not be written."""
@@ -366,10 +374,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     try:
         probes = json.loads(args.probes)
+        def progress(r: NotebookRun) -> None:
+            write_json_atomically(summary, summary_dict(r, finished=False))
+            if args.executed and r.executed and r.executed[-1] == r.running:   # after a cell
+                write_notebook_atomically(Path(args.executed), r.notebook)
+
         run = execute_notebook(args.notebook, cwd=args.cwd, timeout_per_cell=args.timeout_per_cell,
                                probes=probes, stop_on_error=True, budget=args.budget,
-                               probe_timeout=args.probe_timeout,
-                               on_progress=lambda r: write_json_atomically(summary, summary_dict(r, finished=False)))
+                               probe_timeout=args.probe_timeout, on_progress=progress)
     except Exception as e:  # the notebook cannot be read, or the kernel cannot start
         why = f'{type(e).__name__}: {e}'[:EVALUE_CHARS]
         write_json_atomically(summary, summary_dict(None, finished=True, fatal=why,
@@ -377,7 +389,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     write_json_atomically(summary, summary_dict(run, finished=True))
     if args.executed:
-        nbformat.write(run.notebook, args.executed)
+        write_notebook_atomically(Path(args.executed), run.notebook)
     return 0
 
 

@@ -15,6 +15,7 @@ import pytest
 from fixtures import tiny_cifar
 from graders import cifar10
 from graders import notebook_grading as ng
+from graders.notebook_figures import HW1GRADE
 from graders.notebooks import PROBES, TEST_PREDICTIONS, probes_without_test_labels
 from graders.sandbox import Sandbox
 
@@ -115,7 +116,7 @@ def test_the_failing_cell_is_reported_with_its_error(synthetic_run):
     report = reports['failing.ipynb']
     assert report['status'] == 'error in cell 2'
     first = report['errors'][0]
-    assert first.startswith('cell 2: ValueError: boom')
+    assert first.startswith('cell 2 (a cell the student wrote or changed): ValueError: boom')
     assert 'the cell begins: raise ValueError("boom")' in first
     assert 'code cells 3 did not run' in report['errors'][1]
     # The claim comes from the saved output, which was never executed.
@@ -127,18 +128,20 @@ def test_an_endless_cell_times_out_and_the_probes_still_run(synthetic_run):
     _, reports = synthetic_run
     report = reports['layers.ipynb']
     assert report['status'] == 'timed out at cell 2'
-    assert report['errors'][0].startswith('cell 2: CellTimeoutError: the cell ran for more than 5 s\n')
+    assert report['errors'][0].startswith('cell 2 (a cell the student wrote or changed): CellTimeoutError: '
+                                          'the cell ran for more than 5 s\n')
     assert any('code cells 3 did not run' in e for e in report['errors'])
     # No cs231n/setup.py here: layers.ipynb needs the extension, and the report says why it is missing.
     assert any('the Cython extension did not build' in e for e in report['errors'])
-    assert 'backward_errors={affine_dx 1.0e-09}' in report['measured']
+    assert 'backward_errors={affine_dx 1.0e-09}' in report['measured']   # our probes, for an unknown notebook too
 
 
 def test_a_runner_that_dies_says_where(synthetic_run):
     _, reports = synthetic_run
     report = reports['killer.ipynb']
     assert report['status'] == 'runner died at cell 2', report
-    assert report['errors'][0].startswith('cell 2: the notebook runner stopped during this cell: killed (SIGKILL)')
+    assert report['errors'][0].startswith("cell 2 (the student's): the notebook runner stopped during this cell: "
+                                          'killed (SIGKILL)')
 
 
 def test_a_hostile_notebook_is_contained_and_sees_no_test_labels(synthetic_run):
@@ -334,9 +337,9 @@ def test_a_gap_between_claimed_and_measured_is_flagged():
                               list(probes_without_test_labels('softmax.ipynb')))
     nb = notebook('a', 'b', 'c')
     report = ng.notebook_report('softmax.ipynb', nb, {'test': 0.52, 'validation': 0.40}, parsed,
-                                np.array([3, 1, 4, 0, 9]))
+                                np.array([3, 1, 4, 0, 9]), starter=HW1GRADE)
     assert report['status'] == 'ok' and report['claimed'] == 'test accuracy 0.520, validation accuracy 0.400'
-    assert 'test_acc=0.75' in report['measured'] and 'first 4 test images' in report['measured']
+    assert 'test accuracy 0.750 on the first 4 test images, scored by the grader' in report['measured']
     assert report['flags'] == ['claimed test accuracy 0.520, measured 0.750 (differ by more than 0.05)']
     assert 'FLAG' in report['measured']
     assert 'initial_loss' in report['errors'][0]       # a probe missing from a notebook that ran
