@@ -59,14 +59,15 @@ def main() -> int:
         started = time.monotonic()
         generate(root / 'class', args.students)
         generated = time.monotonic() - started
-        started = time.monotonic()
+        started, cpu = time.monotonic(), time.process_time()
         result = similarity.similarity(root / 'class', [], root / 'out', log=lambda message: None)
-        seconds = time.monotonic() - started
+        seconds, cpu = time.monotonic() - started, time.process_time() - cpu
         pairs = similarity.flagged_pairs(result)
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f'{args.students} students x 2 parts ({len(result.sources)} submissions), generated in '
               f'{generated:.1f} s')
-        print(f'hw1grade similarity: {seconds:.1f} s ({seconds / 60:.2f} min) on one process; '
+        print(f'hw1grade similarity: {seconds:.1f} s wall ({seconds / 60:.2f} min; {cpu:.1f} s of CPU: the rest '
+              f'is waiting for a loaded machine), one process; '
               f'{len(result.matches)} pair-function comparisons with shared fingerprints, '
               f'{len(result.flagged())} flagged in {len(pairs)} pairs; peak memory {peak:.0f} MiB')
         for name in ('similarity.csv', 'similarity.html'):

@@ -126,7 +126,8 @@ UNITS = (
 class Source:
     """One submission's (or one known solution's) unit files, read as text.
 
-    name: the student (or `corpus:<where>`); files: unit path -> text; problem: why nothing was read."""
+    name: the student (or `corpus:<where>`); files: unit path -> text; problem: why nothing was read;
+    skipped: unit files left out (too large, unreadable), for the report."""
     name: str
     part: int | None
     origin: Path
@@ -134,31 +135,32 @@ class Source:
     corpus: bool = False
     problem: str = ''
     notes: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
 
 
 def _unit_paths(part: int) -> set[str]:
     return {u.path for u in UNITS if u.part == part}
 
 
-def _read_entry(entry, notes: list[str]) -> str | None:
+def _read_entry(entry, skipped: list[str]) -> str | None:
     """The text of one checked entry (zip member or folder file), at most MAX_SOURCE_BYTES; None if larger
     or unreadable (with a note). Bytes that are not UTF-8 are replaced, never guessed at."""
     if entry.size > MAX_SOURCE_BYTES:
-        notes.append(f'{entry.path} is over {MAX_SOURCE_BYTES // 1024} KiB: not compared.')
+        skipped.append(f'{entry.path} is over {MAX_SOURCE_BYTES // 1024} KiB: not compared.')
         return None
     try:
         with entry.open() as f:
             data = f.read(MAX_SOURCE_BYTES + 1)
     except (*intake.READ_ERRORS, ValueError) as e:
-        notes.append(f'{entry.path} cannot be read ({e}).')
+        skipped.append(f'{entry.path} cannot be read ({e}).')
         return None
     if len(data) > MAX_SOURCE_BYTES:   # the header lied about the size
-        notes.append(f'{entry.path} is over {MAX_SOURCE_BYTES // 1024} KiB: not compared.')
+        skipped.append(f'{entry.path} is over {MAX_SOURCE_BYTES // 1024} KiB: not compared.')
         return None
     return data.decode('utf-8', errors='replace')
 
 
-def _files_under(entries, root: tuple[str, ...], part: int, notes: list[str]) -> dict[str, str]:
+def _files_under(entries, root: tuple[str, ...], part: int, skipped: list[str]) -> dict[str, str]:
     wanted = {tuple(p.split('/')): p for p in _unit_paths(part)}
     found = {}
     for entry in entries:
@@ -166,7 +168,7 @@ def _files_under(entries, root: tuple[str, ...], part: int, notes: list[str]) ->
             continue
         rel = wanted.get(entry.parts[len(root):])
         if rel is not None:
-            text = _read_entry(entry, notes)
+            text = _read_entry(entry, skipped)
             if text is not None:
                 found[rel] = text
     return found
@@ -185,7 +187,7 @@ def read_source(path: Path, part: int | None, name: str) -> Source:
             entries, kind = intake._drop_junk(intake._zip_entries(opened, notes), notes), 'zip'
         try:
             found, root, _ = intake.locate_part([e.path for e in entries if not e.is_dir], part, kind, notes)
-            source.part, source.files = found, _files_under(entries, root, found, notes)
+            source.part, source.files = found, _files_under(entries, root, found, source.skipped)
         finally:
             if opened is not None:
                 opened.close()
@@ -210,7 +212,7 @@ def read_corpus(folder: Path) -> list[Source]:
     for candidate in intake._candidates([e.path for e in entries if not e.is_dir]):
         where = '/'.join((label, *candidate.parts))
         source = Source(f'corpus:{where}', candidate.part, folder.joinpath(*candidate.parts), corpus=True)
-        source.files = _files_under(entries, candidate.parts, candidate.part, source.notes)
+        source.files = _files_under(entries, candidate.parts, candidate.part, source.skipped)
         sources.append(source)
     for entry in entries:
         if not entry.is_dir and entry.parts[-1].lower().endswith('.zip'):
@@ -585,10 +587,10 @@ def write_html(result: Comparison, path: Path) -> Path:
                 f'{result.too_short[unit.name]} too short' if unit.name in result.too_short else '',
                 f'{result.untouched[unit.name]} with no own code' if unit.name in result.untouched else '') if text)
             for unit in UNITS if unit.name in result.too_short or unit.name in result.untouched) + '.</p>')
-    problems = [s for s in result.sources if s.problem]
+    problems = [s for s in result.sources if s.problem or s.skipped]
     if problems:
         parts.append('<h2>Not compared</h2><ul>' + ''.join(
-            f'<li>{e(s.name)}: {e(s.problem)}</li>' for s in problems) + '</ul>')
+            f'<li>{e(s.name)}: {e(s.problem or " ".join(s.skipped))}</li>' for s in problems) + '</ul>')
     parts.append('<table><tr><th>#</th><th>a</th><th>b</th><th>functions flagged</th><th>highest</th></tr>')
     for number, ((a, b), matches) in enumerate(pairs[:HTML_PAIRS], 1):
         parts.append(f'<tr><td><a href="#pair-{number}">{number}</a></td><td>{e(a)}</td><td>{e(b)}</td>'
@@ -636,8 +638,8 @@ def similarity(folder: Path, corpora: list[Path], out: Path, threshold: float = 
         from graders.rubric import load_rubric
         write_class_outputs(out, load_rubric())
     for s in sources:
-        if s.problem:
-            log(f'not compared: {s.name}: {s.problem}')
+        if s.problem or s.skipped:
+            log(f'not compared: {s.name}: {s.problem or " ".join(s.skipped)}')
     log(f'{len(sources)} sources, {len(flagged_pairs(result))} pairs flagged '
         f'({len(result.flagged())} functions) in {time.monotonic() - started:.1f} s')
     return result
