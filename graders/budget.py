@@ -65,7 +65,7 @@ class Budget:
     def verdict(self) -> str:
         """The message of every item not graded because the budget ran out (one text, said once)."""
         return (f'grading budget exhausted: grading Part {self.part} may take {self.seconds:g} s in all '
-                f'(about ten times what correct code needs), and this submission used it up before this '
+                f'(about three times what the reference solution needs), and this submission used it up before this '
                 f'item could be graded, so it earns no points. Look for code that is far slower than it '
                 f'should be: loops where the homework expects vectorized numpy, work done at import time, '
                 f'training that never stops.')
