@@ -65,10 +65,10 @@ class Budget:
     def verdict(self) -> str:
         """The message of every item not graded because the budget ran out (one text, said once)."""
         return (f'grading budget exhausted: grading Part {self.part} may take {self.seconds:g} s in all '
-                f'(about three times what the reference solution needs), and this submission used it up before this '
-                f'item could be graded, so it earns no points. Look for code that is far slower than it '
-                f'should be: loops where the homework expects vectorized numpy, work done at import time, '
-                f'training that never stops.')
+                f'(about three times what the reference solution needs), and this submission used it up '
+                f'before this item could be graded, so it earns no points. Look for code that is far slower '
+                f'than it should be: loops where the homework expects vectorized numpy, work done at import '
+                f'time, training that never stops.')
 
     def stalled_prefix(self, module: str) -> str | None:
         """The verdict of `module` or of a package above it whose import timed out, if any."""
