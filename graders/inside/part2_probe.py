@@ -202,8 +202,14 @@ def predict_with_weights(model, path: str, images: np.ndarray, batch: int = 500)
     torch.load(weights_only=True), which rebuilds tensors and plain containers only and runs no code,
     and only here, in the sandbox. Returns {'plain': labels (N,), 'flip_tta': labels (N,) of each image's
     probabilities averaged with its mirror image's (test.py --flip-tta)}."""
+    import pickle
     torch = _torch()
-    state = torch.load(path, map_location='cpu', weights_only=True)
+    try:
+        state = torch.load(path, map_location='cpu', weights_only=True)
+    except pickle.UnpicklingError:
+        raise ValueError('%s is not a state_dict but holds objects that only unpickling code could rebuild '
+                         '(a whole model saved with torch.save(model)?): save the weights with '
+                         "torch.save(model.state_dict(), 'mymodel_weights.pt')" % path) from None
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise TypeError('%s does not hold a state_dict (a dict of tensors): save it with '
                         'torch.save(model.state_dict(), path)' % path)

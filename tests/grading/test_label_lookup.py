@@ -116,20 +116,15 @@ def test_predictions_from_public_labels_are_defeated_by_the_secret_challenge(cif
 
 @pytest.fixture(scope='module')
 def mymodel_submission(tmp_path_factory):
-    """The reference 2_pytorch with a fresh MyModel's state_dict as mymodel_weights.pt."""
-    import sys
-    import torch
+    """The reference 2_pytorch with a fresh MyModel saved as train.py saves it (mymodel.pt, the whole
+    module) and its mymodel_weights.pt made as `hw1grade reference part2` makes it."""
+    from graders.part2_runs import run_in, save_weights
     folder = tmp_path_factory.mktemp('crosscheck') / '2_pytorch'
     shutil.copytree(ROOT / 'reference' / '2_pytorch', folder, ignore=shutil.ignore_patterns('data', '__pycache__'))
-    sys.path.insert(0, str(folder))
-    try:
-        from models.mymodel import MyModel
-        torch.manual_seed(0)
-        torch.save(MyModel((3, 32, 32), 16, 3, 10).state_dict(), folder / 'mymodel_weights.pt')
-    finally:
-        sys.path.remove(str(folder))
-        for name in [m for m in sys.modules if m == 'models' or m.startswith('models.')]:
-            del sys.modules[name]
+    proc = run_in(folder, 'python', '-c', 'import torch; from models.mymodel import MyModel; torch.manual_seed(0); '
+                  'torch.save(MyModel((3, 32, 32), 16, 3, 10), "mymodel.pt")')
+    assert proc.returncode == 0, proc.stderr
+    assert save_weights(folder, 'mymodel') == folder / 'mymodel_weights.pt'
     return folder
 
 
@@ -173,12 +168,18 @@ def test_crosscheck_flags_predictions_that_do_not_come_from_the_submitted_model(
     [note] = grade_crosscheck(folder, labels_path, labels.labels, tmp_path / 'truth')
     assert note.startswith('manual review: predictions.csv disagrees with the submitted MyModel')
     assert 'predictions.csv scores 1.000 there' in note
-    (folder / 'mymodel_weights.pt').rename(folder / 'elsewhere.pt')
+    # Only the whole pickled module (train.py's mymodel.pt): refused by weights_only=True, said so.
+    (folder / 'mymodel_weights.pt').rename(folder / 'weights.keep')
     try:
+        [note] = grade_crosscheck(folder, labels_path, labels.labels, tmp_path / 'module')
+        assert note.startswith('predictions.csv could not be cross-checked') and 'is not a state_dict' in note
+        (folder / 'mymodel.pt').rename(folder / 'module.keep')
         [note] = grade_crosscheck(folder, labels_path, labels.labels, tmp_path / 'none')
+        assert note.startswith('predictions.csv could not be cross-checked') and 'no mymodel_weights.pt' in note
     finally:
-        (folder / 'elsewhere.pt').rename(folder / 'mymodel_weights.pt')
-    assert note.startswith('predictions.csv could not be cross-checked') and 'mymodel_weights.pt' in note
+        for kept, name in (('weights.keep', 'mymodel_weights.pt'), ('module.keep', 'mymodel.pt')):
+            if (folder / kept).exists():
+                (folder / kept).rename(folder / name)
 
 
 def test_a_configured_secret_that_cannot_be_read_is_the_graders_error(monkeypatch, tmp_path):
