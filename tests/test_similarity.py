@@ -275,3 +275,36 @@ def test_the_batch_index_links_the_report_when_present(tmp_path):
     fx.write_submission(tmp_path / 'class', 'alice')
     assert main(['similarity', str(tmp_path / 'class'), '--out', str(tmp_path)]) == 0
     assert '<a href="similarity.html">code similarity</a>' in (tmp_path / 'index.html').read_text()
+
+
+GIVEN_2019 = ['    stride, pad = conv_param["stride"], conv_param["pad"]', '    N, C, H, W = x.shape',
+              '    F, _, HH, WW = w.shape', '    H_out = 1 + (H + 2 * pad - HH) // stride',
+              '    W_out = 1 + (W + 2 * pad - WW) // stride', '    out = np.zeros((N, F, H_out, W_out))']
+
+
+def in_2019_frame(solution: str) -> str:
+    """The solution's body between the 2019 starter's banners, after given code of the 2019 starter's kind
+    (not in ours), as students handed it in."""
+    banner = '    ' + '#' * 77
+    head, *body = solution.rstrip('\n').splitlines()
+    return '\n'.join([head, *GIVEN_2019, banner, '    # TODO: Implement the convolutional forward pass.    #',
+                      banner, *body, banner, '    #' + 'END OF YOUR CODE'.center(75) + '#', banner,
+                      '    cache = (x, w, b, conv_param)', '    return out, cache']) + '\n'
+
+
+def test_given_code_outside_the_2019_banners_never_counts():
+    """Two independent solutions inside the 2019 starter's banners, after the same given code: only the
+    code between the banners is compared (the same texts without banners share the given code)."""
+    unit = fx.unit('conv_forward_naive')
+    one, other = (in_2019_frame(fx.variants('conv_forward_naive')[v]) for v in 'ab')
+    unbannered = [re.sub(r'(?m)^.*(TODO|END OF YOUR CODE|#{20}).*\n', '', t) for t in (one, other)]
+    boilerplate = similarity.starter_boilerplate()[unit.name]
+
+    def score(a: str, b: str) -> float:
+        prints = [similarity.fingerprint(similarity.unit_text({unit.path: t}, unit), boilerplate) for t in (a, b)]
+        return len(prints[0].hashes & prints[1].hashes) / min(len(p.hashes) for p in prints)
+
+    assert 'conv_param["stride"]' not in similarity.unit_text({unit.path: one}, unit)
+    assert score(one, other) < similarity.THRESHOLD
+    assert score(*unbannered) > score(one, other) + 0.1
+    assert score(one, in_2019_frame(fx.disguise(fx.variants('conv_forward_naive')['a'], 3))) >= similarity.THRESHOLD
