@@ -66,6 +66,8 @@ STUDENT_FILES = (
 )
 # Reference files students never get: the write-up of the reference's own MyModel experiments.
 REFERENCE_ONLY = ('2_pytorch/extra.md',)
+# Starter files written from a template in starter_docs/ instead: the fields extra.md must have.
+TEMPLATES = {'2_pytorch/extra.md': 'extra.md'}
 # Never part of the starter, wherever they are: build outputs, data, run outputs, caches.
 SKIP_DIRS = {'__pycache__', 'build', '.ipynb_checkpoints', 'cifar-10-batches-py', 'data'}
 SKIP_SUFFIXES = {'.so', '.pyd', '.o', '.pyc', '.log', '.pt', '.pth', '.png', '.pdf', '.zip', '.csv',
@@ -353,6 +355,8 @@ def build_starter(reference: Path = REFERENCE, docs: Path = DOCS,
             files[key] = StarterFile(starter_text(path, key), bool(path.stat().st_mode & 0o111))
     for name in DOC_FILES:
         files[name] = StarterFile((docs / name).read_bytes(), False)
+    for key, name in TEMPLATES.items():
+        files[key] = StarterFile((docs / name).read_bytes(), False)
     files[REQUIREMENTS] = StarterFile(requirements_txt().encode('utf-8'), False)
     return files
 

@@ -7,10 +7,10 @@ Part 1 (1_cs231n/) makes 1_cs231n.zip: every file of the folder, with a PDF of e
 first by notebook_to_pdf.py (a headless Chrome or Chromium, or plain PDFs made by matplotlib where no
 browser is installed). Part 2 (2_pytorch/) makes 2_pytorch.zip: the models, train.py and the other
 code, the run scripts, the logs, the plots, the notebooks, extra.md, predictions.csv and
-2_pytorch.pdf, which make_pdf.py first remakes from the plots.
+2_pytorch.pdf, which make_pdf.py first remakes from the plots, and mymodel_weights.pt.
 
-Never packed: virtual environments, the CIFAR-10 data, build outputs, caches, saved models and
-older zips. Reported at the end, with the zip made anyway: missing deliverables, notebooks with
+Never packed: virtual environments, the CIFAR-10 data, build outputs, caches, saved models (but
+MyModel's weights, mymodel_weights.pt) and older zips. Reported at the end, with the zip made anyway: missing deliverables, notebooks with
 cells that failed or never ran, stubs left in the code (`raise NotImplementedError` under a
 `# TODO`), logs without their final test line.
 
@@ -46,7 +46,7 @@ PARTS = {
                  'run_convnet.sh', 'run_mymodel.sh', 'extra.md', 'predictions.csv'],
         'include': ['models/*.py', 'train.py', 'test.py', 'cifar10.py', 'challenge_data.py',
                     'vis_utils.py', 'run_*.sh', '*.log', '*.png', '*.ipynb', 'extra.md',
-                    'predictions.csv', '2_pytorch.pdf'],
+                    'predictions.csv', '2_pytorch.pdf', 'mymodel_weights.pt'],
     },
 }
 # Part 2's logs and plots, per model. MyModel needs no filter grid (the assignment asks for a log,
@@ -62,6 +62,9 @@ SKIP_DIRS = {'.git', '__pycache__', '.ipynb_checkpoints', '.pytest_cache', 'buil
              'cifar-10-batches-py', '.venv', 'venv', '.idea', '.vscode'}
 SKIP_SUFFIXES = ('.so', '.pyd', '.pyc', '.o', '.zip', '.pt', '.pth', '.tar.gz', '.npy', '.npz')
 SKIP_NAMES = {'.DS_Store', 'Thumbs.db', 'im2col_cython.c', 'collect_submission.log'}
+# Packed although its suffix is skipped: MyModel's weights (a few MB), with which the graders check
+# that predictions.csv comes from MyModel.
+KEEP_NAMES = {'mymodel_weights.pt'}
 STUB = re.compile(r'^\s*raise NotImplementedError\b')
 TODO = re.compile(r'^\s*#\s*TODO')
 
@@ -90,7 +93,8 @@ def packable_files(folder):
                              and not (here / d).is_symlink())
         for name in filenames:
             path = here / name
-            if name in SKIP_NAMES or name.endswith(SKIP_SUFFIXES) or path.is_symlink():
+            skipped = name in SKIP_NAMES or (name.endswith(SKIP_SUFFIXES) and name not in KEEP_NAMES)
+            if skipped or path.is_symlink():
                 continue
             found.append(path.relative_to(folder).as_posix())
     return sorted(found)

@@ -1,6 +1,7 @@
 """CIFAR-10 as a torch Dataset with the homework's train/val/test splits."""
 import os
 import pickle
+import tarfile
 
 import numpy as np
 import torch.utils.data as data
@@ -107,7 +108,7 @@ class CIFAR10(data.Dataset):
                 extract_archive(os.path.join(self.root, FILENAME), self.root)
             else:
                 download_and_extract_archive(URL, self.root, filename=FILENAME, md5=MD5)
-        except (OSError, EOFError, RuntimeError, ValueError) as err:
+        except (OSError, EOFError, RuntimeError, ValueError, tarfile.TarError) as err:
             where = ('the archive %s=%s' % (ARCHIVE_ENV, local) if local else
                      'the download of %s' % URL)
             raise RuntimeError(

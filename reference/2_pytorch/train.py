@@ -291,5 +291,8 @@ for epoch in range(1, args.epochs + 1):
     train(epoch)
 evaluate('test', verbose=True)
 
-# Save the model (architecture and weights)
+# Save the model (architecture and weights), and its weights alone (<model>_weights.pt):
+# collect_submission packs mymodel_weights.pt, so that the graders can check that your
+# predictions.csv comes from your MyModel
 torch.save(model, args.model + '.pt')
+torch.save(model.state_dict(), args.model + '_weights.pt')

@@ -1,6 +1,7 @@
 """CIFAR-10 as a torch Dataset with the homework's train/val/test splits."""
 import os
 import pickle
+import tarfile
 
 import numpy as np
 import torch.utils.data as data
@@ -50,8 +51,9 @@ class CIFAR10(data.Dataset):
         if download:
             self.download()
         if not self._check_present():
-            raise RuntimeError('CIFAR-10 not found under %s; use download=True or run '
-                               '`hw1grade data fetch --link %s`' % (self.root, self.root))
+            raise RuntimeError(
+                'CIFAR-10 not found under %s: use download=True, or link Part 1\'s copy there '
+                '(SETUP.md, step 3)' % os.path.join(self.root, BASE_FOLDER))
 
         if split == 'test':
             self.data, self.labels = self._load([TEST_FILE])
@@ -90,13 +92,27 @@ class CIFAR10(data.Dataset):
         return all(os.path.isfile(os.path.join(folder, f)) for f in TRAIN_FILES + [TEST_FILE])
 
     def download(self):
-        """Extract a local archive ($HW1_CIFAR10_ARCHIVE) or download the official one."""
+        """
+        Extract a local archive ($HW1_CIFAR10_ARCHIVE) or download the official one.
+
+        Raises RuntimeError with what to do when neither works (no network, a
+        broken archive): a student sees one message, not a urllib traceback.
+        """
         if self._check_present():
             return
         local = os.environ.get(ARCHIVE_ENV)
-        if local:
-            extract_archive(local, self.root)
-        elif check_integrity(os.path.join(self.root, FILENAME), MD5):
-            extract_archive(os.path.join(self.root, FILENAME), self.root)
-        else:
-            download_and_extract_archive(URL, self.root, filename=FILENAME, md5=MD5)
+        try:
+            if local:
+                extract_archive(local, self.root)
+            elif check_integrity(os.path.join(self.root, FILENAME), MD5):
+                extract_archive(os.path.join(self.root, FILENAME), self.root)
+            else:
+                download_and_extract_archive(URL, self.root, filename=FILENAME, md5=MD5)
+        except (OSError, EOFError, RuntimeError, ValueError, tarfile.TarError) as err:
+            where = ('the archive %s=%s' % (ARCHIVE_ENV, local) if local else
+                     'the download of %s' % URL)
+            raise RuntimeError(
+                'could not get CIFAR-10 from %s (%s: %s). Download %s by other means and '
+                'run again with %s=/path/to/%s, or link Part 1\'s copy into %s (SETUP.md, '
+                'step 3)' % (where, type(err).__name__, err, FILENAME, ARCHIVE_ENV, FILENAME,
+                             self.root)) from None

@@ -12,4 +12,5 @@ python -u train.py \
     --weight-decay 0.0 \
     --momentum 0.0 \
     --batch-size 512 \
-    --lr 0.01 | tee mymodel.log
+    --lr 0.01 \
+    --log mymodel.log

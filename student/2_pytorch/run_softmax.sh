@@ -10,4 +10,5 @@ python -u train.py \
     --weight-decay 0.0 \
     --momentum 0.0 \
     --batch-size 512 \
-    --lr 0.01 | tee softmax.log
+    --lr 0.01 \
+    --log softmax.log

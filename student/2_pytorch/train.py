@@ -1,5 +1,12 @@
-"""Train one of the CIFAR-10 models, log its progress, and save it as <model>.pt."""
+"""Train one of the CIFAR-10 models, log its progress, and save it as <model>.pt.
+
+    python -u train.py --model softmax --epochs 1 --lr 0.01 --log softmax.log
+
+With --log FILE everything printed, and the error if training fails, also goes to FILE, and the
+exit status is non-zero on failure: the run_<model>.sh scripts rely on both.
+"""
 import argparse
+import sys
 
 import numpy as np
 import torch
@@ -11,23 +18,23 @@ from cifar10 import CIFAR10
 
 # Training settings
 parser = argparse.ArgumentParser(description='CIFAR-10 Example')
-parser.add_argument('--lr', type=float, metavar='LR',
-                    help='learning rate')
-parser.add_argument('--momentum', type=float, metavar='M',
-                    help='SGD momentum')
+parser.add_argument('--lr', type=float, default=0.01, metavar='LR',
+                    help='learning rate (default: 0.01)')
+parser.add_argument('--momentum', type=float, default=0.0, metavar='M',
+                    help='SGD momentum (default: 0.0)')
 parser.add_argument('--weight-decay', type=float, default=0.0,
-                    help='Weight decay hyperparameter')
-parser.add_argument('--batch-size', type=int, metavar='N',
-                    help='input batch size for training')
-parser.add_argument('--epochs', type=int, metavar='N',
-                    help='number of epochs to train')
-parser.add_argument('--model',
+                    help='Weight decay hyperparameter (default: 0.0)')
+parser.add_argument('--batch-size', type=int, default=64, metavar='N',
+                    help='input batch size for training (default: 64)')
+parser.add_argument('--epochs', type=int, default=1, metavar='N',
+                    help='number of epochs to train (default: 1)')
+parser.add_argument('--model', required=True,
                     choices=['softmax', 'convnet', 'twolayernn', 'mymodel'],
                     help='which model to train/evaluate')
-parser.add_argument('--hidden-dim', type=int,
-                    help='number of hidden features/activations')
-parser.add_argument('--kernel-size', type=int,
-                    help='size of convolution kernels/filters')
+parser.add_argument('--hidden-dim', type=int, default=100,
+                    help='number of hidden features/activations (default: 100)')
+parser.add_argument('--kernel-size', type=int, default=3,
+                    help='size of convolution kernels/filters (default: 3)')
 parser.add_argument('--no-cuda', action='store_true', default=False,
                     help='disables CUDA training')
 parser.add_argument('--seed', type=int, default=1, metavar='S',
@@ -39,7 +46,37 @@ parser.add_argument('--log-interval', type=int, default=10, metavar='N',
 parser.add_argument('--cifar10-dir', default='data',
                     help='directory that contains cifar-10-batches-py/ '
                          '(downloaded automatically if necessary)')
+parser.add_argument('--log', metavar='FILE',
+                    help='also write everything printed, and the error if training '
+                         'fails, to FILE (the run_*.sh scripts pass <model>.log)')
 args = parser.parse_args()
+
+
+class Tee:
+    '''
+    A stream that writes to the terminal and to the log file at once, so
+    the log also holds the traceback when training fails.
+    '''
+
+    def __init__(self, terminal, log_file):
+        self.terminal = terminal
+        self.log_file = log_file
+
+    def write(self, text):
+        self.terminal.write(text)
+        self.log_file.write(text)
+        self.log_file.flush()
+        return len(text)
+
+    def flush(self):
+        self.terminal.flush()
+        self.log_file.flush()
+
+
+if args.log:
+    log_file = open(args.log, 'w')
+    sys.stdout = Tee(sys.stdout, log_file)
+    sys.stderr = Tee(sys.stderr, log_file)
 args.cuda = not args.no_cuda and torch.cuda.is_available()
 device = torch.device('cuda' if args.cuda else 'cpu')
 
@@ -56,13 +93,16 @@ cifar10_mean_color = [0.49131522, 0.48209435, 0.44646862]
 cifar10_std_color = [0.01897398, 0.03039277, 0.03872553]
 normalize = transforms.Normalize(cifar10_mean_color, cifar10_std_color)
 transform = transforms.Compose([transforms.ToTensor(), normalize])
-# Datasets
-train_dataset = CIFAR10(args.cifar10_dir, split='train', download=True,
-                        transform=transform)
-val_dataset = CIFAR10(args.cifar10_dir, split='val', download=True,
-                      transform=transform)
-test_dataset = CIFAR10(args.cifar10_dir, split='test', download=True,
-                       transform=transform)
+# Datasets (a missing data set ends training with one line saying what to do)
+try:
+    train_dataset = CIFAR10(args.cifar10_dir, split='train', download=True,
+                            transform=transform)
+    val_dataset = CIFAR10(args.cifar10_dir, split='val', download=True,
+                          transform=transform)
+    test_dataset = CIFAR10(args.cifar10_dir, split='test', download=True,
+                           transform=transform)
+except RuntimeError as err:
+    sys.exit('train.py: {}'.format(err))
 
 
 def preload(dataset):
@@ -169,5 +209,8 @@ for epoch in range(1, args.epochs + 1):
     train(epoch)
 evaluate('test', verbose=True)
 
-# Save the model (architecture and weights)
+# Save the model (architecture and weights), and its weights alone (<model>_weights.pt):
+# collect_submission packs mymodel_weights.pt, so that the graders can check that your
+# predictions.csv comes from your MyModel
 torch.save(model, args.model + '.pt')
+torch.save(model.state_dict(), args.model + '_weights.pt')

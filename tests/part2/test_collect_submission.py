@@ -16,7 +16,8 @@ PLOTS = [f'{model}_{plot}.png' for model in MODELS for plot in ('lossvstrain', '
 CODE = ['train.py', 'test.py', 'cifar10.py', 'challenge_data.py', 'vis_utils.py', 'models/__init__.py',
         'softmax-classifier.ipynb', 'filter-viz.ipynb']
 DELIVERABLES = set(CODE + PLOTS + [f'models/{m}.py' for m in MODELS] + [f'run_{m}.sh' for m in MODELS]
-                   + [f'{m}.log' for m in MODELS] + ['extra.md', 'predictions.csv', '2_pytorch.pdf'])
+                   + [f'{m}.log' for m in MODELS] + ['extra.md', 'predictions.csv', '2_pytorch.pdf',
+                                                     'mymodel_weights.pt'])
 # Stray files that must stay out of the zip (the working copy also has data/ and the trained *.pt).
 JUNK = ('models/__pycache__/convnet.cpython-311.pyc', '.ipynb_checkpoints/filter-viz-checkpoint.ipynb',
         '2_pytorch.zip', 'notes.txt', '.git/HEAD', 'data/extra_batch')
