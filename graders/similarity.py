@@ -88,6 +88,7 @@ GUARANTEE_CHARS = 20               # any match this long is found: window w = GU
 THRESHOLD = 0.7                    # flag a unit at this similarity or above (calibrated)
 MIN_FINGERPRINTS = 30              # ... when both sides have at least this many of their own (see below)
 HTML_PAIRS = 200                   # flagged pairs shown side by side in similarity.html (all are in the csv)
+CONTEXT_LINES = 6                  # lines shown around matched stretches (others become '...')
 
 
 @dataclass(frozen=True)
@@ -559,7 +560,7 @@ def _highlighted(text: str, spans: np.ndarray) -> str:
     from copydetect.utils import highlight_overlap
     if not spans.shape[1]:
         return html.escape(text)
-    marked, _ = highlight_overlap(text, spans, '<mark>', '</mark>', escape_html=True)
+    marked, _ = highlight_overlap(text, spans, '<mark>', '</mark>', truncate=CONTEXT_LINES, escape_html=True)
     return marked
 
 
