@@ -1,72 +1,114 @@
-"""Calibrate the rubric's Part 2 training runs ([part2_training.*]): grade the reference's models, and
-the same models applying softmax inside forward (accepted by the homework), with each run seeded
-0..N-1; print the accuracies and seconds beside the thresholds in graders/rubric.toml.
+"""Calibrate the rubric's Part 2 training runs ([part2_training.*]) on the zoo: grade every member of
+fixtures/part2_zoo.py (correct architectures of every kind students write, and broken ones) and the
+reference's models, with each run seeded 0..N-1, through the real checks (forward, architecture,
+training: `grade(..., select=...)`, code in the sandbox); print one row per member: the accuracy per
+seed, the winning setting, the worst seconds, and whether the verdict is the declared one.
 
-    .venv/bin/python benchmarks/calibrate_part2.py [--seeds 3]
+    .venv/bin/python benchmarks/calibrate_part2.py [--seeds 3] [--only TEXT] [--jobs N]
 
-A threshold is sound when the worst seed of both variants clears it with a margin and a model that
-learns nothing cannot reach it (chance is 0.10).
+Sound when every correct member passes every model check on every seed with a margin over the
+threshold, and every broken member fails the check it declares on every seed (last line: ALL AS
+DECLARED, else the rows that are not). Run it with the machine as quiet as possible: it trains about
+20 models per seed, one thread each.
 """
 import argparse
+import concurrent.futures
 import copy
-import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from fixtures.part2_mutants import replace_once  # noqa: E402
+from fixtures import part2_zoo as zoo  # noqa: E402
 from graders.grade import grade  # noqa: E402
 from graders.rubric import load_rubric  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1] / 'reference' / '2_pytorch'
-QUESTIONS = {'Q8.5': 'softmax', 'Q8.6': 'twolayernn', 'Q8.7': 'convnet'}
-SOFTMAX_IN_FORWARD = (
-    replace_once('models/softmax.py', 'return self.linear(images.flatten(1))',
-                 'return self.linear(images.flatten(1)).softmax(dim=1)'),
-    replace_once('models/twolayernn.py', 'return self.fc2(self.relu(self.fc1(images.flatten(1))))',
-                 'return self.fc2(self.relu(self.fc1(images.flatten(1)))).softmax(dim=1)'),
-    replace_once('models/convnet.py', 'return self.classifier(features.mean(dim=(2, 3)))',
-                 'return self.classifier(features.mean(dim=(2, 3))).softmax(dim=1)'),
-)
+SELECT = ' or '.join(zoo.MODEL_CHECKS)
+REFERENCE_MEMBERS = tuple(zoo.Member(f'reference {model}', model, (REFERENCE / path).read_text(),
+                                     keep_script=True)
+                          for model, path in zoo.FILES.items())
 
 
-def variants(scratch: Path) -> dict[str, Path]:
-    """The reference's sources, and a copy whose models apply softmax in forward."""
-    probabilities = scratch / '2_pytorch'
-    shutil.copytree(REFERENCE, probabilities, symlinks=True)
-    for change in SOFTMAX_IN_FORWARD:
-        change(probabilities)
-    return {'reference': REFERENCE, 'softmax in forward': probabilities}
+def verdicts(graded, member: zoo.Member) -> dict[str, object]:
+    """check name -> ScoredCheck of the member's question."""
+    return {s.check.name: s for s in graded.scored if s.check.question == member.question}
+
+
+def as_declared(member: zoo.Member, checks: dict) -> bool:
+    if member.correct:
+        return all(checks[name].check.passed for name in zoo.MODEL_CHECKS if name in checks)
+    failed = checks.get(member.fails)
+    return failed is not None and not failed.check.passed and member.says in failed.check.message
+
+
+def grade_group(seed: int, index: int, group: tuple, scratch: str) -> list[tuple[str, dict]]:
+    """Grade one tree (up to one member per model) with every run seeded `seed`; a row per member."""
+    rubric = copy.deepcopy(load_rubric())
+    for run in rubric.settings['part2_training'].values():
+        run['seed'] = seed
+    tree = zoo.build_tree(REFERENCE, Path(scratch) / f's{seed}-t{index}' / '2_pytorch', group)
+    questions = ' or '.join(f'test_q8_{m.question[-1]}' for m in group)
+    graded = grade(tree, part=2, rubric=rubric, select=f'({questions}) and ({SELECT})', notebooks=False,
+                   companions=())
+    rows = []
+    for member in group:
+        checks = verdicts(graded, member)
+        training = checks.get('test_training')
+        row = {'seed': seed, 'ok': as_declared(member, checks),
+               'accuracy': training.check.measured.get('accuracy', float('nan')) if training else float('nan'),
+               'seconds': training.check.seconds if training else 0.0,
+               'recipe': training.check.measured.get('recipe', '') if training else '',
+               'why': '; '.join(f'{n}: {s.check.message[:90]}' for n, s in checks.items() if not s.check.passed)}
+        print(f'seed {seed} {"correct" if member.correct else "broken "} {member.name[:64]:<64} '
+              f'{row["accuracy"]:.3f} {"as declared" if row["ok"] else "NOT AS DECLARED"} '
+              f'{row["seconds"]:5.1f} s {row["recipe"]}  {row["why"][:160]}', flush=True)
+        rows.append((member.name, row))
+    return rows
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=3)
+    parser.add_argument('--only', default='', help='members whose name contains this text')
+    parser.add_argument('--jobs', type=int, default=1, help='trees graded at once (each one thread)')
     args = parser.parse_args()
     base = load_rubric()
-    figures: dict[tuple[str, str], list[float]] = {}
-    seconds: dict[tuple[str, str], list[float]] = {}
-    with tempfile.TemporaryDirectory() as scratch:
-        trees = variants(Path(scratch))
-        for seed in range(args.seeds):
-            rubric = copy.deepcopy(base)
-            for run in rubric.settings['part2_training'].values():
-                run['seed'] = seed
-            for variant, tree in trees.items():
-                graded = grade(tree, part=2, rubric=rubric, select='test_training')
-                for s in graded.scored:
-                    key = (variant, QUESTIONS[s.check.question])
-                    figures.setdefault(key, []).append(s.check.measured.get('accuracy', float('nan')))
-                    seconds.setdefault(key, []).append(s.check.seconds)
-                print(f'seed {seed} {variant}: ' + ', '.join(
-                    f'{m} {v[-1]:.3f}' for (name, m), v in figures.items() if name == variant), flush=True)
-    print(f'\n{"variant":<20} {"model":<11} {"min":>6} {"mean":>6} {"max":>6} {"threshold":>9} {"seconds":>8}')
-    for (variant, model), values in figures.items():
-        threshold = base.settings['part2_training'][model]['threshold']
-        print(f'{variant:<20} {model:<11} {min(values):>6.3f} {sum(values) / len(values):>6.3f} '
-              f'{max(values):>6.3f} {threshold:>9.2f} {max(seconds[(variant, model)]):>8.1f}')
+    members = [m for m in (*REFERENCE_MEMBERS, *zoo.ZOO) if args.only in m.name]
+    groups = (zoo.trees(tuple(m for m in members if m.keep_script))
+              + zoo.trees(tuple(m for m in members if not m.keep_script)))
+    rows: dict[str, list[dict]] = {m.name: [] for m in members}
+    with tempfile.TemporaryDirectory() as scratch, \
+            concurrent.futures.ProcessPoolExecutor(args.jobs) as pool:
+        tasks = [pool.submit(grade_group, seed, i, group, scratch)
+                 for seed in range(args.seeds) for i, group in enumerate(groups)]
+        for task in tasks:
+            for name, row in task.result():
+                rows[name].append(row)
+    print(f'\n{"member":<66} {"model":<10} {"expected":<17} '
+          + ' '.join(f'{"seed " + str(s):>7}' for s in range(args.seeds)) + f' {"max s":>6}  verdict')
+    bad = []
+    by_name = {m.name: m for m in members}
+    for name, runs in rows.items():
+        member = by_name[name]
+        runs.sort(key=lambda r: r['seed'])
+        expected = 'pass' if member.correct else f'fail {member.fails[5:]}'
+        accuracies = ' '.join(f'{r["accuracy"]:>7.3f}' for r in runs)
+        ok = all(r['ok'] for r in runs)
+        if not ok:
+            bad.append(name)
+        print(f'{name[:66]:<66} {member.model:<10} {expected:<17} {accuracies} '
+              f'{max(r["seconds"] for r in runs):>6.1f}  {"as declared" if ok else "NOT AS DECLARED"}')
+    for model in zoo.FILES:
+        correct = [r['accuracy'] for name, runs in rows.items() if by_name[name].model == model
+                   and by_name[name].correct for r in runs]
+        if correct:
+            run = base.settings['part2_training'][model]
+            print(f'{model}: correct members min {min(correct):.3f} max {max(correct):.3f}; threshold '
+                  f'{run["threshold"]:.2f}, ceiling {run.get("ceiling", float("nan")):.2f}')
+    print('ALL AS DECLARED' if not bad else 'NOT AS DECLARED: ' + '; '.join(bad))
+    return 1 if bad else 0
 
 
 if __name__ == '__main__':
-    main()
+    sys.exit(main())
