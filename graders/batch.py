@@ -143,7 +143,7 @@ def grade_task(job: Job, options: dict, time_limit: float) -> dict:
     def work():
         try:
             with uid_slot() as uid:
-                graded = grade(job.path, part=job.part, sandbox_uid=uid, **options)
+                graded = grade(job.path, part=job.part, sandbox_uid=uid, companions=job.companions, **options)
             box['outcome'] = outcome(job, graded, graded.status, worker)
         except BaseException as err:   # noqa: BLE001 -- whatever happened is this submission's status
             box['error'] = f'{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}'

@@ -19,9 +19,11 @@ import sys
 import tempfile
 import time
 import traceback
+from collections.abc import Sequence
 from pathlib import Path
 
 from graders import cifar10, intake
+from graders import companions as companion_files
 from graders.budget import Budget
 from graders.leaderboard import leaderboard_entries
 from graders.notebook_grading import DEFAULT_BUDGET as NOTEBOOKS_BUDGET
@@ -66,7 +68,7 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
           rubric: Rubric | None = None, keep_scratch: bool = False,
           call_timeout: float = 60.0, build_cache: Path | None = None, find_cifar10=None,
           select: str | None = None, notebooks: bool = True, sandbox_uid: int | None = None,
-          preflight: bool = True) -> Graded:
+          preflight: bool = True, companions: Sequence[Path] | None = None) -> Graded:
     """Grade one submission (zip or folder); write results.json and report.html into `out_dir`.
 
     select: a pytest -k expression to run only some checks (calibration, debugging).
@@ -75,6 +77,9 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
     on one host each need their own (graders/batch.py).
     preflight: first check that this machine can grade (graders/doctor.py); if it cannot, nothing of
     the submission runs and the outcome is a grader error.
+    companions: files or folders of the student's upload beside the zip (Part 2's 2_pytorch.pdf is
+    uploaded on its own); None: the folder beside `path`, files named for this submission only;
+    (): none (graders/companions.py).
 
     The returned Graded's `status` says whose outcome it is (graders/outcome.py): `Status.GRADER_ERROR`
     when the grader failed here (its score is not the submission's: regrade), `Status.INVALID` when
@@ -99,6 +104,8 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             submission = intake.open_submission(path, part=part, scratch=scratch)
             context.part, context.submission = submission.part, submission.root
             context.notes.extend(submission.notes)
+            if submission.part == 2:
+                context.notes.extend(companion_files.gather(path, submission.root, companions))
             context.seed, context.digest = int(submission.digest[:8], 16), submission.digest
             context.make_sandbox, context.make_worker = _sandbox_factories(submission.root, context, sandbox_uid)
             if notebooks and submission.part == 1:

@@ -20,7 +20,7 @@ from __future__ import annotations
 import hashlib
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import yaml
@@ -37,7 +37,9 @@ class Job:
 
     student: the folder name under the batch's output (letters, digits, `._-`).
     part: 1 or 2 when known from the names, else None (intake decides; the label is then 'part1').
-    display, canvas_id, sis_id, email: what an LMS export says about the student (may be empty)."""
+    display, canvas_id, sis_id, email: what an LMS export says about the student (may be empty).
+    companions: the student's other uploads, where a file the assignment has uploaded beside the zip
+    (2_pytorch.pdf) is looked for: grade(companions=...), graders/companions.py."""
     student: str
     part: int | None
     path: Path
@@ -45,6 +47,7 @@ class Job:
     canvas_id: str = ''
     sis_id: str = ''
     email: str = ''
+    companions: tuple[Path, ...] = ()
 
     @property
     def label(self) -> str:
@@ -103,9 +106,9 @@ def _student_folder(student: str, folder: Path, **who) -> list[Job]:
         return [Job(student, own, folder, **who)]
     children = [c for c in sorted(folder.iterdir()) if _is_candidate(c)]
     parts = [(guess_part(c), c) for c in children]
-    jobs = [Job(student, part, c, **who) for part, c in parts if part is not None]
+    jobs = [Job(student, part, c, companions=(folder,), **who) for part, c in parts if part is not None]
     if not jobs and len(children) == 1:   # one unnamed zip: intake finds its part
-        jobs = [Job(student, None, children[0], **who)]
+        jobs = [Job(student, None, children[0], companions=(folder,), **who)]
     return jobs
 
 
@@ -121,6 +124,17 @@ def _flat_file(path: Path) -> Job:
     for _, pattern in _PART_NAMES:
         student = pattern.sub('', student)
     return Job(safe_name(student) if student.strip('._- ') else safe_name(stem), part or guess_part(path), path)
+
+
+def _flat_owner(path: Path) -> tuple[str, str]:
+    """Who a flat file belongs to: (Canvas user id, '') or ('', the name without its part)."""
+    canvas = _CANVAS.match(path.name)
+    if canvas:
+        return canvas['id'], ''
+    student = path.stem
+    for _, pattern in _PART_NAMES:
+        student = pattern.sub('', student)
+    return '', safe_name(student) if student.strip('._- ') else safe_name(path.stem)
 
 
 def _submitter(entry) -> dict:
@@ -153,11 +167,18 @@ def discover(folder: Path) -> tuple[list[Job], list[str]]:
     if (folder / _GRADESCOPE_METADATA).is_file():
         found = _gradescope(folder)
     else:
-        found = []
+        found, pdfs = [], {}
+        for entry in sorted(folder.iterdir()):
+            if entry.is_file() and entry.suffix.lower() == '.pdf':   # uploaded beside a zip (Canvas, flat)
+                pdfs.setdefault(_flat_owner(entry), []).append(entry)
         for entry in sorted(folder.iterdir()):
             if not _is_candidate(entry):
                 continue
-            found += _student_folder(safe_name(entry.name), entry) if entry.is_dir() else [_flat_file(entry)]
+            if entry.is_dir():
+                found += _student_folder(safe_name(entry.name), entry)
+            else:
+                job = _flat_file(entry)
+                found.append(replace(job, companions=tuple(pdfs.get(_flat_owner(entry), ()))))
     jobs, warnings, seen = [], [], {}
     for job in found:
         if job.key in seen:

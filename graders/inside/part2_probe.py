@@ -20,6 +20,7 @@ import os
 import resource
 import subprocess
 import tempfile
+import time
 import warnings
 
 import numpy as np
@@ -35,7 +36,74 @@ PDF_LIMITS = {resource.RLIMIT_AS: 1 << 30, resource.RLIMIT_FSIZE: 64 << 20}   # 
 def _torch():
     import torch
     torch.set_num_threads(1)
+    _cpu_only(torch)
     return torch
+
+
+def _note(text: str) -> None:
+    """A note for the TA, through the worker's notes (course_env), once per text."""
+    try:
+        import course_env
+    except ImportError:   # run outside the worker (tests, benchmarks)
+        return
+    course_env.record(text)
+
+
+CUDA_NOTE = ('your code moves tensors or the model to CUDA ({what}); the grader has no GPU, so it ran '
+             'on the CPU instead (leave device placement to train.py: model.to(device))')
+
+
+def _is_cuda(device) -> bool:
+    import torch
+    if isinstance(device, torch.device):
+        return device.type == 'cuda'
+    if isinstance(device, int) and not isinstance(device, bool):
+        return True     # .to(0): a GPU's index
+    return isinstance(device, str) and device.strip().lower().startswith('cuda')
+
+
+@functools.lru_cache(maxsize=None)
+def _cpu_only(torch) -> None:
+    """Run GPU-only code on the CPU: `.cuda()`, `.to('cuda')`, `device=torch.device('cuda')` and
+    `torch.load(..., map_location='cuda')` all land on the CPU, with one note.
+
+    Many 2019 models call `.cuda()` unconditionally (the course machines had GPUs). The grader trains
+    on the CPU, with or without a GPU present, so that every submission meets the same recipe and a
+    model never splits between devices: a TorchFunctionMode (active for the worker's life) rewrites every
+    CUDA device argument of every torch function and tensor method (factories, `Tensor.to`,
+    `Tensor.cuda`, `Module.to`/`.cuda`, which go through them); `torch.load` is wrapped for its
+    `map_location`. Nothing changes for code that stays on the CPU."""
+    from torch.overrides import TorchFunctionMode
+
+    cuda_methods = {torch.Tensor.cuda, getattr(torch.Tensor, 'pin_memory', None)}
+
+    class CpuOnly(TorchFunctionMode):
+        def __torch_function__(self, func, types, args=(), kwargs=None):
+            kwargs = kwargs or {}
+            if func in cuda_methods:
+                _note(CUDA_NOTE.format(what='.cuda()' if func is torch.Tensor.cuda else '.pin_memory()'))
+                return args[0]
+            if 'device' in kwargs and _is_cuda(kwargs['device']):
+                _note(CUDA_NOTE.format(what="device='cuda'"))
+                kwargs = dict(kwargs, device='cpu')
+            if func is torch.Tensor.to and len(args) > 1 and _is_cuda(args[1]):
+                _note(CUDA_NOTE.format(what=".to('cuda')"))
+                args = (args[0], 'cpu', *args[2:])
+            return func(*args, **kwargs)
+
+    CpuOnly().__enter__()     # never left: the mode stays on for every later call of the worker
+    load = torch.load
+
+    @functools.wraps(load)
+    def cpu_load(*args, **kwargs):
+        location = kwargs.get('map_location')
+        if location is None or _is_cuda(location) or callable(location) or isinstance(location, dict):
+            if location is not None:
+                _note(CUDA_NOTE.format(what="map_location='cuda'"))
+            kwargs['map_location'] = 'cpu'
+        return load(*args, **kwargs)
+
+    torch.load = cpu_load
 
 
 def normalize(images: np.ndarray):
@@ -116,30 +184,120 @@ def _log_probabilities(scores):
     return torch.log_softmax(scores, dim=1)
 
 
-def train_and_predict(model, train_images: np.ndarray, train_labels: np.ndarray, heldout_images: np.ndarray,
-                      epochs: int, batch_size: int, lr: float, momentum: float, weight_decay: float,
-                      seed: int = 0) -> np.ndarray:
-    """The grader's recipe: SGD on cross-entropy, then the predicted labels (M,) of the held-out images."""
+def _predict(model, images, batch: int = 500):
+    """Predicted labels (N,) of uint8 images, in eval mode."""
     torch = _torch()
-    torch.manual_seed(seed)
-    x, y = normalize(train_images), torch.from_numpy(np.asarray(train_labels, dtype=np.int64))
-    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    for _ in range(epochs):
-        model.train()
-        order = torch.randperm(len(y))
-        for start in range(0, len(y), batch_size):
-            batch = order[start:start + batch_size]
-            optimizer.zero_grad()
-            loss = torch.nn.functional.nll_loss(_log_probabilities(model(x[batch]).float()), y[batch])
-            loss.backward()
-            optimizer.step()
     model.eval()
     predictions = []
     with torch.no_grad():
-        for start in range(0, len(heldout_images), 500):
-            scores = model(normalize(heldout_images[start:start + 500]))
+        for start in range(0, len(images), batch):
+            scores = model(normalize(images[start:start + batch]))
             predictions.append(scores.argmax(dim=1).cpu().numpy())
     return np.concatenate(predictions).astype(np.int64)
+
+
+def _optimizer(parameters, kind: str, lr: float, momentum: float, weight_decay: float):
+    torch = _torch()
+    if kind == 'adam':
+        return torch.optim.Adam(parameters, lr=lr, weight_decay=weight_decay)
+    return torch.optim.SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+
+def _snapshot(model, optimizer):
+    import copy
+    return copy.deepcopy(model.state_dict()), copy.deepcopy(optimizer.state_dict())
+
+
+def train_and_predict(model, train_images: np.ndarray, train_labels: np.ndarray, heldout_images: np.ndarray,
+                      recipe: dict, seed: int = 0) -> dict:
+    """The grader's recipe: a race between optimizers, then the winner trained to the end.
+
+    The last `recipe['validation']` training images are kept apart for validation. Every candidate
+    (`[optimizer, lr, momentum]`, optimizer 'sgd' or 'adam') trains from the same initial weights on the
+    same batches for `trial_steps` steps; the one with the best validation accuracy goes on to `steps`
+    steps in all, validated every `trial_steps` steps, and the weights that validated best predict the
+    held-out images. So a correct model is trained with whichever common setting suits its architecture
+    (Adam for deep sigmoid networks, SGD with momentum for a softmax on train.py's large inputs), and a
+    setting that diverges loses the race.
+
+    Training stops early, with what it has, when it has used `cpu_seconds` of CPU time (a model too
+    slow for the budget is trained less, and the trusted side says so).
+
+    Returns {'predictions' (M,), 'chosen' (the winning candidate's index), 'validation' (the accuracy of
+    each candidate after its trial, then of the winner at each later check), 'steps' (the steps the
+    winner trained), 'frozen' (names of
+    parameters of layers that ran but never received a gradient: detached, frozen or whose output
+    never reaches the scores), 'unused' (names of parameters of modules forward never called)}."""
+    torch = _torch()
+    n_val = int(recipe['validation'])
+    steps, trial, batch_size = int(recipe['steps']), int(recipe['trial_steps']), int(recipe['batch_size'])
+    x_all = normalize(train_images)
+    y_all = torch.from_numpy(np.asarray(train_labels, dtype=np.int64))
+    x, y = x_all[:-n_val], y_all[:-n_val]
+    val_images, val_labels = train_images[-n_val:], np.asarray(train_labels[-n_val:])
+    generator = torch.Generator().manual_seed(seed)
+    orders = [torch.randperm(len(y), generator=generator) for _ in range(steps * batch_size // len(y) + 1)]
+    order = torch.cat(orders)
+
+    ran, gradients = set(), set()
+    hooks = [module.register_forward_hook(lambda module, i, o: ran.add(id(module)))
+             for module in model.modules()]
+
+    def validate():
+        return float(np.mean(_predict(model, val_images) == val_labels))
+
+    def train(optimizer, first: int, last: int) -> int:
+        model.train()
+        for step in range(first, last):
+            if step > first and time.process_time() > deadline:
+                return step
+            batch = order[step * batch_size:(step + 1) * batch_size]
+            optimizer.zero_grad()
+            loss = torch.nn.functional.nll_loss(_log_probabilities(model(x[batch]).float()), y[batch])
+            loss.backward()
+            gradients.update(name for name, p in model.named_parameters() if p.grad is not None)
+            optimizer.step()
+        return last
+
+    # CPU seconds, not wall-clock: a loaded machine trains the same steps, only slower.
+    deadline = time.process_time() + float(recipe.get('cpu_seconds', float('inf')))
+    initial = {k: v.clone() for k, v in model.state_dict().items()}
+    candidates = [list(c) for c in recipe['candidates']]
+    after_trial, validation = [], []
+    try:
+        for kind, lr, momentum in candidates:
+            model.load_state_dict(initial)
+            torch.manual_seed(seed)
+            optimizer = _optimizer(model.parameters(), kind, lr, momentum, recipe.get('weight_decay', 0.0))
+            train(optimizer, 0, trial)
+            validation.append(validate())
+            after_trial.append(_snapshot(model, optimizer))
+        chosen = max(range(len(candidates)), key=lambda i: (validation[i], -i))
+        kind, lr, momentum = candidates[chosen]
+        model.load_state_dict(after_trial[chosen][0])
+        optimizer = _optimizer(model.parameters(), kind, lr, momentum, recipe.get('weight_decay', 0.0))
+        optimizer.load_state_dict(after_trial[chosen][1])
+        best, best_state = validation[chosen], after_trial[chosen][0]
+        del after_trial
+        done = trial
+        while done < steps and time.process_time() < deadline:
+            done = train(optimizer, done, min(done + trial, steps))
+            validation.append(validate())
+            if validation[-1] > best:
+                best, best_state = validation[-1], {k: v.clone() for k, v in model.state_dict().items()}
+        model.load_state_dict(best_state)
+    finally:
+        for hook in hooks:
+            hook.remove()
+    modules_ran = {name for name, module in model.named_modules() if id(module) in ran}
+    frozen, unused = [], []
+    for name, parameter in model.named_parameters():
+        owner = name.rpartition('.')[0]
+        if name in gradients:
+            continue
+        (frozen if owner in modules_ran else unused).append(name)
+    return {'predictions': _predict(model, heldout_images), 'chosen': chosen, 'validation': validation,
+            'steps': done, 'frozen': frozen, 'unused': unused}
 
 
 def _pixel_stats(image) -> dict:

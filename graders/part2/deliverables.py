@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graders import untrusted
+from graders import companions, untrusted
 from graders.bridge import SubmissionRaised
 from graders.checks import describe
 from graders.plugin import fail
@@ -22,9 +22,17 @@ MAX_FILES = 5000
 BLANK_STD = 1.0               # grayscale spread (0-255) of a single-colour image is 0
 IMAGE_SUFFIXES = ('.png', '.jpg', '.jpeg')
 PLOTS = ('lossvstrain', 'valaccuracy', 'gridfilt')
+# What the assignment asks of each model: MyModel (Q8.8) has a log and two curves, no filter grid.
+MODEL_PLOTS = {'softmax': PLOTS, 'twolayernn': PLOTS, 'convnet': PLOTS, 'mymodel': PLOTS[:2]}
+PLOT_WORDS = {'lossvstrain': 'loss plot', 'valaccuracy': 'validation accuracy plot', 'gridfilt': 'filter grid'}
 # Names students give their files, compared without case, '-', '_', spaces or dots.
-MODEL_NAMES = {'softmax': ('softmax',), 'twolayernn': ('twolayernn', 'twolayer', 'twolayernet', '2layernn'),
-               'convnet': ('convnet', 'cnn'), 'mymodel': ('mymodel',)}
+MODEL_NAMES = {'softmax': ('softmax', 'softmaxclassifier'),
+               'twolayernn': ('twolayernn', 'twolayer', 'twolayernet', '2layernn', 'twolayernetwork', 'mlp'),
+               'convnet': ('convnet', 'cnn', 'conv', 'convolutional', 'convnn', 'convolutionalnet',
+                           'convnetwork', 'convolutionalnn'),
+               'mymodel': ('mymodel', 'mynet', 'mycnn', 'mymodelcnn')}
+# A copy's suffix after the name: 'convnet_loss (1).png', 'cnn_lossvstrain2.png', 'conv_loss_copy.png'.
+COPY_SUFFIX = re.compile(r'(?:\d{1,2}|copy\d{0,2}|final|new)?')
 PLOT_NAMES = {'lossvstrain': ('lossvstrain', 'lossvstraining', 'lossvsiter', 'lossvsiteration', 'loss',
                               'trainloss', 'losscurve'),
               'valaccuracy': ('valaccuracy', 'valacc', 'validationaccuracy', 'accuracy', 'accuracyvsiter'),
@@ -69,6 +77,42 @@ def plot_stems(model: str, plot: str) -> set[str]:
     return {m + p for m in MODEL_NAMES[model] for p in PLOT_NAMES[plot]}
 
 
+def _plain(path: str) -> tuple[list[str], str, str]:
+    """'CNN/Loss-vs-Train (1).PNG' -> (['cnn'], 'lossvstrain1', '.png')."""
+    *folders, name = path.split('/')
+    stem, _, suffix = name.rpartition('.')
+    return [key(f) for f in folders], key(stem), '.' + suffix.lower()
+
+
+def _named(stem: str, names: set[str]) -> bool:
+    """`stem` is one of `names`, possibly followed by a copy's suffix."""
+    return any(stem.startswith(n) and COPY_SUFFIX.fullmatch(stem[len(n):]) for n in names)
+
+
+def find_plot(files: list[str], model: str, plot: str) -> tuple[str | None, str | None]:
+    """(the submitted file that is <model>_<plot>.png, a note naming it when its name is not the
+    assignment's, or None): any case and separator, the model's usual names (convnet, conv, cnn...),
+    the plot's (loss, lossvstrain, valacc...), a copy's suffix, or the plot's name in a folder named
+    for the model (`CNN/loss.png`). For the convnet's curves, Q8.7's text itself says
+    `twolayernn_lossvstrain.png` and `twolayernn_valaccuracy.png`: a second file of that name (the
+    first is the two-layer network's) is the convnet's."""
+    images = [(path, *_plain(path)) for path in files if _plain(path)[2] in IMAGE_SUFFIXES]
+    canonical = f'{model}_{plot}'
+    for path, _, stem, _ in images:
+        if stem == key(canonical):
+            return path, None
+    for path, folders, stem, _ in images:
+        if _named(stem, plot_stems(model, plot)) or (
+                any(f in MODEL_NAMES[model] for f in folders[-2:]) and _named(stem, set(PLOT_NAMES[plot]))):
+            return path, f'{path} accepted as {canonical}.png (the {model} {PLOT_WORDS[plot]})'
+    if model == 'convnet' and plot != 'gridfilt':
+        twolayer = [path for path, folders, stem, _ in images if _named(stem, plot_stems('twolayernn', plot))]
+        if len(twolayer) > 1:
+            return twolayer[1], (f'{twolayer[1]} accepted as {canonical}.png: Q8.7 names the convnet\'s curves '
+                                 f'twolayernn_*.png, and {twolayer[0]} is the two-layer network\'s')
+    return None, None
+
+
 def read_text(root: Path, path: str) -> str:
     """root/path as text, up to TEXT_BYTES ('' when it is no longer a regular file: links and FIFOs
     planted since the listing are not followed, `graders.untrusted.read_text`)."""
@@ -76,9 +120,10 @@ def read_text(root: Path, path: str) -> str:
 
 
 def check_log(root: Path, files: list[str], model: str, record, measured: dict, notes: list[str],
-              claim_gap: float) -> float:
+                settings: dict) -> float:
     """<model>.log parses as a train.py log and ends with its `test set:` line; the accuracy it claims
-    is recorded, and flagged in the notes when it exceeds the grader's own measurement by `claim_gap`."""
+    is recorded beside the grader's own measurement, and flagged for review (a note, no deduction)
+    when the gap cannot come from the grader's shorter budget (`implausible_claim`)."""
     wanted = f'{model}.log'
     path = find(files, {key(model)}, ('.log', '.txt'))
     if path is None:
@@ -95,11 +140,40 @@ def check_log(root: Path, files: list[str], model: str, record, measured: dict, 
     record('claimed test accuracy', round(claimed, 4))
     if model in measured:
         record("grader's accuracy", round(measured[model], 4))
-    if model in measured and claimed - measured[model] > claim_gap:
-        record('flag', 'claim far above the grader\'s measurement')
-        notes.append(f'flagged for review: {path} claims {claimed:.3f} test accuracy, but the grader\'s own '
-                     f'training of the submitted model reached {measured[model]:.3f}')
+    why = implausible_claim(model, claimed, measured.get(model), settings)
+    if why:
+        record('flag', 'claim the grader\'s measurement cannot explain')
+        notes.append(f'flagged for review: {path} claims {claimed:.3f} test accuracy, {why}')
     return claimed
+
+
+def implausible_claim(model: str, claimed: float, grader: float | None, settings: dict) -> str | None:
+    """Why a log's claimed test accuracy cannot come from the submitted model (None when it can).
+
+    The grader trains for a short budget; the student trained for up to hours, so a claim above the
+    grader's figure is expected. It is flagged only when no budget explains it (rubric [part2]):
+    - above what this kind of model reaches on CIFAR-10 with any training (`claim_ceiling`: a linear
+      classifier or a one-hidden-layer network on raw pixels);
+    - the grader's run stayed below its threshold (every correct model of the calibration zoo clears
+      it within the grader's budget), yet the log claims `claim_margin` more than that threshold;
+    - more than `claim_max_gain` above the grader's figure: the most a full budget added to the
+      grader's short run (the reference and the zoo, benchmarks/calibrate_part2.py), with a margin."""
+    part2 = settings.get('part2', {})
+    ceiling = part2.get('claim_ceiling', {}).get(model)
+    if ceiling is not None and claimed > ceiling:
+        return (f'more than any {model} model reaches on CIFAR-10 ({ceiling:.2f}); the log may not come '
+                'from this code')
+    if grader is None:
+        return None
+    threshold = settings.get('part2_training', {}).get(model, {}).get('threshold')
+    if threshold is not None and grader < threshold and claimed > threshold + part2.get('claim_margin', 0.1):
+        return (f'but the grader\'s own training of the submitted model stayed at {grader:.3f}, below the '
+                f'{threshold:.2f} every correct model reaches within the grader\'s budget')
+    gain = part2.get('claim_max_gain', {}).get(model)
+    if gain is not None and claimed - grader > gain:
+        return (f'{claimed - grader:.2f} above the grader\'s own training of the submitted model '
+                f'({grader:.3f}), more than longer training adds ({gain:.2f})')
+    return None
 
 
 def image_problem(worker, path: str) -> str | None:
@@ -117,16 +191,19 @@ def image_problem(worker, path: str) -> str | None:
     return None
 
 
-def check_plots(worker, files: list[str], model: str, record) -> None:
-    """<model>_lossvstrain.png, <model>_valaccuracy.png and <model>_gridfilt.png exist (common variants
-    of the names accepted), decode as images and are not blank."""
+def check_plots(worker, files: list[str], model: str, record, notes: list[str] | None = None) -> None:
+    """<model>_lossvstrain.png, <model>_valaccuracy.png and (but for MyModel) <model>_gridfilt.png
+    exist (`find_plot`: the names students use, each accepted variant named in a note), decode as images
+    and are not blank."""
     problems, found = [], []
-    for plot in PLOTS:
-        path = find(files, plot_stems(model, plot), IMAGE_SUFFIXES)
+    for plot in MODEL_PLOTS[model]:
+        path, note = find_plot(files, model, plot)
         if path is None:
             problems.append(f'{model}_{plot}.png is missing')
             continue
         found.append(path)
+        if note and notes is not None and note not in notes:
+            notes.append(note)
         problem = image_problem(worker, path)
         if problem:
             problems.append(problem)
@@ -138,11 +215,19 @@ def check_plots(worker, files: list[str], model: str, record) -> None:
         fail('; '.join(problems) + hint)
 
 
-def check_pdf(worker, files: list[str]) -> None:
-    """2_pytorch.pdf exists, renders, and shows something."""
+def check_pdf(worker, root: Path, files: list[str], record) -> None:
+    """2_pytorch.pdf exists, renders, and shows something. The assignment has it uploaded as its own
+    file beside 2_pytorch.zip: one in the zip is used, else the one uploaded beside it
+    (graders/companions.py copied it into the scratch copy)."""
     path = find(files, {'2pytorch'}, ('.pdf',))
     if path is None:
-        fail('2_pytorch.pdf (the plots, made by make_pdf.py or collect_submission.sh) is missing')
+        beside = companions.uploaded(root)
+        path = beside[0] if beside else None
+        if path is not None:
+            record('pdf', f'{path.rsplit("/", 1)[-1]}, uploaded beside the zip')
+    if path is None:
+        fail('2_pytorch.pdf (the plots, made by make_pdf.py or collect_submission.sh) is missing: neither '
+             'in the zip nor uploaded beside it')
     try:
         pages = worker.call(f'{PROBE}:pdf_pages', path, timeout=180)
     except SubmissionRaised as err:

@@ -167,6 +167,50 @@ def _anatomy(value) -> Anatomy:
     return Anatomy(value['parameters'], layers)
 
 
+def softmax_problem(anatomy: Anatomy) -> str | None:
+    """Softmax must be one affine map from the pixels to the scores (with or without a bias)."""
+    linear = anatomy.of_type('Linear')
+    one_map = (len(anatomy.layers) == 1 and len(linear) == 1 and linear[0].sizes['in_features'] == PIXELS
+               and linear[0].sizes['out_features'] == N_CLASSES)
+    if not one_map or anatomy.parameters not in SOFTMAX_PARAMETERS:
+        return (f'Softmax must be one affine map from the {PIXELS} pixels to {N_CLASSES} scores '
+                f'({SOFTMAX_PARAMETERS[0]:,} parameters); yours has {anatomy.parameters:,} parameters and runs '
+                f'{anatomy.summary()}')
+    return None
+
+
+SOFTMAX_PARAMETERS = (PIXELS * N_CLASSES + N_CLASSES, PIXELS * N_CLASSES)
+
+
+def twolayer_problem(anatomy: Anatomy, flags: dict) -> str | None:
+    """TwoLayerNN: Linear(3072 -> hidden_dim), a nonlinearity, Linear(hidden_dim -> 10)."""
+    hidden = flags['hidden_dim']
+    linear = anatomy.of_type('Linear')
+    sizes = [(layer.sizes['in_features'], layer.sizes['out_features']) for layer in linear]
+    if len(anatomy.layers) != 2 or sizes != [(PIXELS, hidden), (hidden, N_CLASSES)]:
+        return (f'{SPECS["twolayernn"].signature(flags)} must run Linear({PIXELS}->{hidden}), a nonlinearity, '
+                f'Linear({hidden}->{N_CLASSES}); yours runs {anatomy.summary()}')
+    if linear[1].follows_previous_directly:
+        return ('the output layer receives the hidden layer\'s values unchanged: without a nonlinearity '
+                '(e.g. ReLU) between them the two layers are one affine map')
+    return None
+
+
+def convnet_problem(anatomy: Anatomy, flags: dict) -> tuple[str | None, str | None]:
+    """(why the CNN is not a convnet, a note): it must run a convolution; one that ignores the
+    kernel_size its script passes (hard-coded filters) gets a note for the TA, no deduction: the
+    assignment asks for a convnet, not for a kernel size."""
+    k = flags['kernel_size']
+    convolutions = anatomy.of_type('Conv2d')
+    if not convolutions:
+        return (f'{SPECS["convnet"].signature(flags)} never runs a convolution (nn.Conv2d) in forward; it runs '
+                f'{anatomy.summary()}'), None
+    if not any(layer.sizes['kernel_size'] == [k, k] for layer in convolutions):
+        return None, (f'CNN ignores kernel_size: run_convnet.sh passes --kernel-size {k}, but its '
+                      f'convolutions are {", ".join(str(c) for c in convolutions[:6])}')
+    return None, None
+
+
 def anatomy(worker, spec: ModelSpec, flags: dict, images: np.ndarray) -> Anatomy:
     model = build(worker, spec, flags)
     try:
@@ -178,33 +222,80 @@ def anatomy(worker, spec: ModelSpec, flags: dict, images: np.ndarray) -> Anatomy
 def train_and_score(worker, spec: ModelSpec, flags: dict, run: dict, data, record, measured: dict,
                     notes: list[str]) -> float:
     """Train the model with the grader's recipe (rubric [part2_training.<model>]) inside the sandbox,
-    score its predictions on held-out images here; fail below the calibrated threshold.
+    score its predictions on held-out images here; fail below the threshold, or when a layer that runs
+    never learns.
+
+    The recipe (graders/inside/part2_probe.py `train_and_predict`) races common optimizer settings
+    (rubric `candidates`) on a validation split of the training images and trains the winner on, so
+    that a correct model of any architecture learns whatever settings it needs; the threshold is set
+    relative to chance (benchmarks/calibrate_part2.py: every correct model of the zoo clears it on every
+    seed, a model that learns nothing cannot reach it).
 
     data: (train images, train labels, held-out images, held-out labels), uint8 images (N, 32, 32, 3).
     A run over the time budget is flagged for manual review (a note), never a silent zero."""
     train_x, train_y, heldout_x, heldout_y = data
     n, m = run['train_images'], run['heldout_images']
     model = build(worker, spec, flags, seed=run.get('seed', 0))
+    recipe = {key: run[key] for key in RECIPE_KEYS}
     try:
-        predictions = worker.call(
+        outcome = worker.call(
             f'{PROBE}:train_and_predict', model, train_x[:n], train_y[:n].astype(np.int64), heldout_x[:m],
-            run['epochs'], run['batch_size'], run['lr'], run['momentum'], run['weight_decay'],
-            run.get('seed', 0), timeout=run['timeout'])
+            recipe, run.get('seed', 0), timeout=run['timeout'])
     except CallTimeout:
         notes.append(f'manual review: {spec.cls} did not finish the grader\'s training run ({n} images, '
-                     f'{run["epochs"]} epoch(s)) within {run["timeout"]} s; its deliverables are graded as usual')
+                     f'{run["steps"]} steps) within {run["timeout"]} s; its deliverables are graded as usual')
         fail(f'{spec.cls} did not finish training on {n} CIFAR-10 images within {run["timeout"]} s: flagged '
              'for manual review by the TAs (the log and plots keep their points)')
     except SubmissionRaised as err:
         fail(f'training {spec.signature(flags)} with the grader\'s recipe failed: {explain(err)}')
-    labels = as_array('predictions on the held-out images', predictions, (m,), kind='iu')
+    trained = _training_outcome(outcome, m, len(recipe['candidates']))
+    labels = trained['predictions']
     accuracy = float(np.mean(labels == heldout_y[:m]))
     measured[spec.name] = accuracy
+    kind, lr, _ = recipe['candidates'][trained['chosen']]
+    setting = f'{"Adam" if kind == "adam" else "SGD with momentum"} lr {lr:g}'
     record('accuracy', round(accuracy, 4))
+    record('recipe', f'{setting}, {trained["steps"]} steps of {run["batch_size"]}')
     implausible(accuracy, run, f'{spec.cls} trained by the grader reached {accuracy:.3f} on {m} held-out '
                 'CIFAR-10 images, which', notes)
+    if trained['steps'] < run['steps']:
+        notes.append(f'{spec.cls} is slow: the grader\'s training run stopped after {trained["steps"]} of '
+                     f'{run["steps"]} steps ({run["cpu_seconds"]} CPU seconds)')
+    if trained['unused']:
+        notes.append(f'{spec.cls} defines parameters its forward never uses: {_names(trained["unused"])}')
+    if trained['frozen']:
+        fail(f'{spec.cls}: {_names(trained["frozen"])} never updated: these layers run in forward, but no '
+             'gradient reaches them (requires_grad=False, .detach(), torch.no_grad(), .data, or an output '
+             'that never reaches the scores), so they never learn')
     if accuracy < run['threshold']:
-        fail(f'{spec.cls} trained by the grader ({n} images, {run["epochs"]} epoch(s), SGD lr {run["lr"]}) '
-             f'reached {accuracy:.3f} on {m} held-out CIFAR-10 images, below the {run["threshold"]:.2f} '
-             'that the reference model reaches with the same recipe')
+        fail(f'{spec.cls} trained by the grader ({n - run["validation"]} images, {trained["steps"]} steps, '
+             f'{setting}, the best of {len(recipe["candidates"])} common settings) reached {accuracy:.3f} on {m} '
+             f'held-out CIFAR-10 images, below {run["threshold"]:.2f} (chance is 0.10; every correct model '
+             'the grader was calibrated on clears it): does forward use the images, and do the scores '
+             'depend on them?')
     return accuracy
+
+
+RECIPE_KEYS = ('validation', 'steps', 'trial_steps', 'batch_size', 'candidates', 'cpu_seconds', 'weight_decay')
+
+
+def _names(names: list[str], shown: int = 6) -> str:
+    more = f' and {len(names) - shown} more' if len(names) > shown else ''
+    return ', '.join(names[:shown]) + more
+
+
+def _training_outcome(value, m: int, candidates: int) -> dict:
+    """Check the probe's training outcome field by field (it crossed from the sandbox)."""
+    def bad():
+        fail(f'the grader could not read the outcome of its training run (got {describe(value)})')
+    if type(value) is not dict:
+        bad()
+    labels = as_array('predictions on the held-out images', value.get('predictions'), (m,), kind='iu')
+    chosen, steps = value.get('chosen'), value.get('steps')
+    if type(chosen) is not int or not 0 <= chosen < candidates or type(steps) is not int or steps < 0:
+        bad()
+    lists = {k: value.get(k) for k in ('frozen', 'unused')}
+    if not all(type(v) is list and all(type(n) is str for n in v) for v in lists.values()):
+        bad()
+    return {'predictions': labels, 'chosen': chosen, 'steps': steps,
+            **{k: [n[:80] for n in v[:50]] for k, v in lists.items()}}
