@@ -122,7 +122,7 @@ def test_the_starter_earns_zero_with_clear_messages(base, tmp_path):
         assert 'could not evaluate' not in message
         if name in ('test_forward', 'test_architecture'):
             assert 'NotImplementedError: ' in message and '.__init__: create the layers' in message
-        elif question == 'Q8.8':
+        elif name.startswith('test_beats'):
             assert 'predictions.csv is missing' in message
         else:
             assert 'is missing' in message, (question, name, message)
@@ -152,12 +152,34 @@ def test_model_mutants_and_files_swapped_under_the_grader(base, reference, tmp_p
     assert_loses_exactly(graded, tree.failing, reference[0])
 
 
+def assert_noted(graded, tree):
+    for expected in tree.notes:
+        assert any(expected in note for note in graded.notes), (expected, graded.notes)
+
+
 def test_log_plot_and_cuda_mutants_lose_exactly_their_checks(base, reference, tmp_path):
+    """... and a model calling .cuda(), .to('cuda'), torch.device('cuda') and map_location='cuda' runs on
+    the CPU with a note."""
     submission, rubric = base
     tree = mutants.LOG_CHANGES
     path = mutants.build(tree, submission, tmp_path / '2_pytorch')
     graded, _ = grade_tree(path, rubric, tmp_path / 'out', tree.select)
     assert_loses_exactly(graded, tree.failing, reference[0])
+    assert_noted(graded, tree)
+
+
+def test_plots_under_students_names_and_the_pdf_beside_the_zip_cost_nothing(base, reference, tmp_path):
+    """conv_/CNN_ names, Q8.7's twolayernn_* name for the convnet's curves, a plot in its model's folder,
+    MyModel without a filter grid, and 2_pytorch.pdf uploaded beside the submission (not in it)."""
+    submission, rubric = base
+    tree = mutants.NAME_CHANGES
+    path = mutants.build(tree, submission, tmp_path / '2_pytorch')
+    assert (tmp_path / '2_pytorch.pdf').is_file() and not (path / '2_pytorch.pdf').exists()
+    graded, _ = grade_tree(path, rubric, tmp_path / 'out', tree.select)
+    assert_loses_exactly(graded, tree.failing, reference[0])
+    assert_noted(graded, tree)
+    assert 'uploaded beside the zip' in checks(graded)[('Q8.5', 'test_pdf')].check.measured['pdf']
+    assert 'mymodel_gridfilt' not in checks(graded)[('Q8.8', 'test_mymodel_deliverables')].check.measured['plots']
 
 
 def test_plots_under_other_names_and_a_hostile_checkpoint(base, reference, tmp_path):
@@ -191,7 +213,7 @@ def test_training_runs_flag_false_claims_and_slow_models(base, tmp_path, cifar10
     tree = mutants.Tree('claims', (
         mutants.Change('a chance-level model', mutants.replace_once(
             mutants.SOFTMAX, 'return self.linear(images.flatten(1))', 'return self.linear(images.flatten(1)) * 0'),
-            (('Q8.5', 'test_training'),), 'below the 0.20'),
+            (('Q8.5', 'test_training'),), 'below 0.20'),
         mutants.Change('a log claiming 90%', mutants.claim_accuracy('softmax.log', 9000, 10000)),
     ), select='test_q8_5 or test_q8_7')
     path = mutants.build(tree, submission, tmp_path / '2_pytorch')
