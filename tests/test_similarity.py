@@ -310,3 +310,21 @@ def test_given_code_outside_the_2019_banners_never_counts():
     assert score(one, other) < similarity.THRESHOLD
     assert score(*unbannered) > score(one, other) + 0.1
     assert score(one, in_2019_frame(fx.disguise(fx.variants('conv_forward_naive')['a'], 3))) >= similarity.THRESHOLD
+
+
+def test_the_class_layouts_of_batch_folders_and_canvas_names(tmp_path):
+    """A student's unpacked folder (with a link, not followed) and a Canvas bulk-download zip name: read
+    as `batch` reads them, and the copy between them flagged."""
+    klass = tmp_path / 'class'
+    original = {'conv_backward_naive': fx.variants('conv_backward_naive')['d']}
+    folder = klass / 'alice' / '1_cs231n'
+    for path, text in fx.submission_files(1, original).items():
+        (folder / path).parent.mkdir(parents=True, exist_ok=True)
+        (folder / path).write_text(text)
+    (folder / 'cs231n' / 'classifiers' / 'secret.py').symlink_to('/etc/passwd')
+    fx.write_zip(klass / 'smithbob_12345_678901_1_cs231n.zip',
+                 fx.submission_files(1, {name: fx.disguise(text, 2) for name, text in original.items()}))
+    sources, _ = similarity.class_sources(klass)
+    assert sorted(s.name for s in sources) == ['alice', 'smithbob'] and not any(s.problem for s in sources)
+    flagged = similarity.compare(sources).flagged()
+    assert [(m.a, m.b, m.unit.name) for m in flagged] == [('alice', 'smithbob', 'conv_backward_naive')]
