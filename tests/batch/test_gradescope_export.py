@@ -132,7 +132,7 @@ def test_a_both_parts_assignment_fails_the_part_not_uploaded(tmp_path):
 
 
 @pytest.mark.slow
-def test_a_both_parts_assignment_grades_both_from_one_zip_and_a_pdf_beside_it(tmp_path):
+def test_a_both_parts_assignment_grades_both_from_one_zip(tmp_path):
     both = tmp_path / 'both'
     for part in ('1_cs231n', '2_pytorch'):
         with zipfile.ZipFile(EXAMPLES / f'{part}.zip') as archive:
