@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from graders.bridge import SandboxError
 from graders.checks import as_array
@@ -69,7 +70,7 @@ def cross_check(worker, root: Path, flags: dict, images: np.ndarray, ids: np.nda
         if type(reply) is not dict or set(reply) != {'plain', 'flip_tta'}:
             raise TypeError('the sandbox sent something else than the two predictions')
         predicted = {k: as_array(f'MyModel predictions ({k})', reply[k], ids.shape, kind='iu') for k in reply}
-    except Exception as err:  # noqa: BLE001  (the check of a check: a failure is a note, never a verdict)
+    except (Exception, pytest.fail.Exception) as err:  # noqa: BLE001  (a check of a check: a note, never a verdict)
         why = str(err) if isinstance(err, SandboxError) else f'{type(err).__name__}: {err}'
         return CrossCheck(f'predictions.csv could not be cross-checked against MyModel: loading {path.name} into '
                           f'{spec.signature(flags)} and predicting failed: {why[:600]}')
