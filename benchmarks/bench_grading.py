@@ -2,6 +2,7 @@
 Benchmark of grading, end to end (a script, not a test).
 
     python benchmarks/bench_grading.py [--submission ZIP] [--part2 ZIP] [--folder DIR] [--only grade|grade2|check]
+                                       [--corpus2019]
 
 Times, as wall clock of the command line a TA or a student types:
 - `hw1grade grade ZIP` (default examples/1_cs231n.zip): intake, the Cython build, every check (the
@@ -9,6 +10,9 @@ Times, as wall clock of the command line a TA or a student types:
   Goal: under 5 minutes.
 - `hw1grade grade ZIP` for Part 2 (default examples/2_pytorch.zip): the models built, checked and
   trained in the sandbox, deliverables, the challenge. Goal: under 8 minutes.
+- `--corpus2019`: the Part 1 grade of fixtures/corpus2019.py's correct 2019-style submission (the
+  official 2019 starter's notebooks, data_utils.py importing six, the kitten cell...), notebooks
+  included, instead of the example zip. Goal: under 5 minutes too.
 - `hw1grade check DIR` (default reference/1_cs231n): the students' self-check, visible checks only.
   Goal: under 60 s.
 
@@ -41,6 +45,9 @@ def timed(name: str, argv: list[str]) -> float:
     seconds = time.monotonic() - tic
     summary = [line for line in proc.stdout.splitlines() if 'points (' in line]
     print(f'  {summary[0].strip() if summary else "(no summary line)"}; exit code {proc.returncode}')
+    for line in proc.stdout.splitlines():
+        if '.ipynb' in line:   # the notebooks' statuses
+            print('  ' + line.strip()[:200])
     if proc.returncode not in (0, 1):
         print(proc.stderr.strip()[-2000:])
     verdict = 'within' if seconds < GOALS[name] else 'OVER'
@@ -54,9 +61,15 @@ def main() -> None:
     parser.add_argument('--part2', default=str(ROOT / 'examples' / '2_pytorch.zip'))
     parser.add_argument('--folder', default=str(ROOT / 'reference' / '1_cs231n'))
     parser.add_argument('--only', choices=sorted(GOALS), help='time one command only')
+    parser.add_argument('--corpus2019', action='store_true',
+                        help="grade fixtures/corpus2019.py's correct submission as the Part 1 submission")
     args = parser.parse_args()
     figures = {}
     with tempfile.TemporaryDirectory(prefix='bench-grading-') as out:
+        if args.corpus2019:
+            sys.path.insert(0, str(ROOT))
+            from fixtures import corpus2019
+            args.submission = str(corpus2019.build('correct', Path(out) / 'corpus2019' / '1_cs231n'))
         if args.only in (None, 'grade'):
             figures['grade'] = timed('grade', ['grade', args.submission, '--out', out])
         if args.only in (None, 'grade2'):

@@ -121,22 +121,42 @@ def output_texts(nb: Any) -> list[str]:
 
 def printed_figures(nb: Any) -> dict[str, float]:
     """label -> the last number printed after it ("dx error" -> 3.2e-10), at most MAX_FIGURES labels.
-    Labels are lower-cased, spaces collapsed; progress lines of the trainer are skipped."""
+
+    Labels are lower-cased, spaces collapsed, cut after the last sentence end ("finished optimization.
+    best validation accuracy" -> "best validation accuracy"); a second figure on a line is qualified by
+    the first ("final loss with momentum, we get"); a label printed again by a later cell is numbered
+    ("dx error (2)"); progress lines of the trainer are skipped."""
     figures: dict[str, float] = {}
-    for text in output_texts(nb):
-        for line in text.splitlines():
+    for cell_texts in _texts_by_cell(nb):
+        in_cell: dict[str, str] = {}
+        for line in '\n'.join(cell_texts).splitlines():
             line = line[:500]
             if line.lstrip().startswith(('iteration ', 'starting iteration', 'Finished epoch')):
                 continue
+            first = None
             for m in _FIGURE.finditer(line):
-                label = _SPACES.sub(' ', m.group('label')).strip().lower()[:LABEL_CHARS]
+                label = _SPACES.sub(' ', m.group('label')).strip().lower().split('. ')[-1][:LABEL_CHARS]
                 try:
                     value = float(m.group('number'))
                 except ValueError:
                     continue
-                if label and (label in figures or len(figures) < MAX_FIGURES):
-                    figures[label] = value
+                if not label:
+                    continue
+                label, first = (label, label) if first is None else (f'{first}, {label}', first)
+                if label not in in_cell:
+                    n, key = 1, label
+                    while key in figures:
+                        n += 1
+                        key = f'{label} ({n})'
+                    in_cell[label] = key
+                key = in_cell[label]
+                if key in figures or len(figures) < MAX_FIGURES:
+                    figures[key] = value
     return figures
+
+
+def _texts_by_cell(nb: Any) -> list[list[str]]:
+    return [output_texts({'cells': [cell]}) for cell in _cells(nb)]
 
 
 def format_figures(figures: dict[str, float], limit: int = 12) -> str:

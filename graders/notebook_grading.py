@@ -66,9 +66,9 @@ from graders.sandbox import GiB, MiB, Limits, Sandbox
 # them is that schedule run `parallel` at a time. A student's long tuning cell (hundreds of runs) is
 # stopped at its notebook's budget with a line saying so, and the other notebooks keep theirs.
 REFERENCE_SECONDS = {'layers.ipynb': 4.0, 'softmax.ipynb': 21.0, 'two_layer_net.ipynb': 83.0, 'convnet.ipynb': 144.0}
-BUDGET_SLACK = 2.0
+BUDGET_SLACK = 3.0
 # The least any notebook's cells get (a kernel's imports alone take seconds on a loaded machine).
-MIN_CELLS_BUDGET = 60.0
+MIN_CELLS_BUDGET = 90.0
 # Seconds any one cell may run (the budget usually ends a long cell first).
 DEFAULT_TIMEOUT_PER_CELL = 600
 # Seconds the probes may take after the cells (predictions on 1000 test images), and the kernel's
@@ -496,8 +496,10 @@ def notebook_report(name: str, nb: Any, claims: Mapping[str, float], summary: Su
     if not_run and not summary.fatal:
         errors.append(f'code cells {_ranges(not_run)} did not run (the run stops at the first failing '
                       'cell, as Run All does)')
-    if status == 'ok' and summary.probe_errors and starter == HW1GRADE:
-        errors.append('not measured: ' + '; '.join(f'{k}: {v}' for k, v in sorted(summary.probe_errors.items())))
+    # Our starter's probes read our names; another starter's notebook is asked for its test predictions only.
+    missed = {k: v for k, v in summary.probe_errors.items() if starter == HW1GRADE or k in ('test_predictions', '*')}
+    if status == 'ok' and missed:
+        errors.append('not measured: ' + '; '.join(f'{k}: {v}' for k, v in sorted(missed.items())))
     if status.startswith('timed out'):
         errors.append(budget_line(name))
     if note and status != 'ok':

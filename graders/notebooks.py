@@ -40,13 +40,15 @@ NOTEBOOKS = ('softmax.ipynb', 'two_layer_net.ipynb', 'layers.ipynb', 'convnet.ip
 # The predicted classes of each notebook's final model on its test set (the first len(X_test) images
 # of test_batch), as expressions evaluated in its kernel, under our notebooks' names and the 2019
 # starter's (REAL_SUBMISSIONS.md section 2): softmax's model is `softmax` or `classifier`; the 2019
-# convnet keeps the transposed test set in a lower-case `x_test` (a starter typo), ours in X_test. The
+# convnet keeps the transposed test set in a lower-case `x_test` (a starter typo) and X_test as
+# (N, 32, 32, 3) images, which are transposed here; ours keeps the transposed set in X_test. The
 # convnet's are computed 100 images at a time: im2col of 1000 images with 7x7 filters alone would take 1.2 GB.
 TEST_PREDICTIONS: dict[str, str] = {
     'softmax.ipynb': "(classifier if 'classifier' in globals() else softmax).predict(X_test)",
     'two_layer_net.ipynb': 'np.argmax(two_layer_net(X_test, best_model), axis=1)',
     'convnet.ipynb': '(lambda T: np.concatenate([np.argmax(two_layer_convnet(T[i:i + 100], best_model), axis=1) '
-                     "for i in range(0, len(T), 100)]))(x_test if 'x_test' in globals() else X_test)",
+                     'for i in range(0, len(T), 100)]))((lambda T: T.transpose(0, 3, 1, 2) if T.shape[-1] == 3 '
+                     "else T)(x_test if 'x_test' in globals() else X_test))",
 }
 
 

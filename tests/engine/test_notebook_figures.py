@@ -36,12 +36,16 @@ def test_printed_figures_of_2019_style_outputs():
         'Final loss with momentum: 0.494394. We get: 0.494394\nW1 max relative error: 3.6e-09\n'
         'dx error:  1.2e-10\nSpeedup: 12.5x\nvalidation accuracy: 0.331000\nTest accuracy:  0.402\n'
         'Finished epoch 1 / 1: cost 2.1, train: 0.3, val 0.3, lr 1e-4\n'))]
+    nb.cells.append(nbformat.v4.new_code_cell(''))
+    nb.cells[1].outputs = [nbformat.v4.new_output('stream', name='stdout', text=(
+        'dx error:  3.5e-09\nfinished optimization. best validation accuracy: 0.400000\n'))]
     assert nf.printed_figures(nb) == {
-        'loss': 2.339, 'sanity check': 2.302585, 'final loss with momentum': 0.494394, 'we get': 0.494394,
-        'w1 max relative error': 3.6e-09, 'dx error': 1.2e-10, 'speedup': 12.5, 'validation accuracy': 0.331,
-        'test accuracy': 0.402}
+        'loss': 2.339, 'sanity check': 2.302585, 'final loss with momentum': 0.494394,
+        'final loss with momentum, we get': 0.494394, 'w1 max relative error': 3.6e-09, 'dx error': 1.2e-10,
+        'speedup': 12.5, 'validation accuracy': 0.331, 'test accuracy': 0.402, 'dx error (2)': 3.5e-09,
+        'best validation accuracy': 0.4}
     # The same notebook's claims come from the same outputs.
-    assert ng.claimed_accuracies(nb) == {'validation': 0.331, 'test': 0.402}
+    assert ng.claimed_accuracies(nb) == {'validation': 0.4, 'test': 0.402}
 
 
 def test_the_first_failing_cell_is_told_the_starters_or_the_students(corpus):
