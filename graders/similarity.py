@@ -241,12 +241,18 @@ def _parsed(text: str) -> ast.Module | None:
         return None
 
 
+def _lines(text: str) -> list[str]:
+    """The lines as Python (and ast's line numbers) count them: not str.splitlines, which also breaks at
+    form feeds and Unicode separators, so that a student's text could not shift a unit's span."""
+    return re.split(r'\r\n|\r|\n', text)
+
+
 def _scope_lines(text: str, qualname: str) -> tuple[int, int] | None:
     """(first, end) line indices of the definition `qualname` ('f', 'Class', 'Class.method'); the last
     definition wins, as in Python. ast first; the indentation fallback for text that does not parse."""
     tree = _parsed(text)
     if tree is None:
-        return _scope_lines_by_indent(text.splitlines(), qualname)
+        return _scope_lines_by_indent(_lines(text), qualname)
     body, node = tree.body, None
     for name in qualname.split('.'):
         matches = [n for n in body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef))
@@ -308,7 +314,7 @@ def unit_text(files: dict[str, str], unit: Unit) -> str | None:
     text = files.get(unit.path)
     if text is None:
         return None
-    lines = text.splitlines()
+    lines = _lines(text)
     spans = [(0, len(lines))] if not unit.scopes else [s for s in (_scope_lines(text, q) for q in unit.scopes) if s]
     if not spans:
         return None

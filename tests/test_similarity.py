@@ -253,6 +253,9 @@ def test_a_file_that_does_not_parse_still_yields_its_functions():
     assert similarity.unit_text({unit.path: broken}, unit).strip() == text.strip()
     deep = 'x = ' + '(' * 5000 + ')' * 5000 + '\n' + text
     assert similarity.unit_text({unit.path: deep}, unit).strip() == text.strip()
+    # form feeds and Unicode line separators are not line breaks to Python: the span stays right
+    shifted = 's = "a\u2028b\x0cc"\n\x0c\n' + text + '\ndef after():\n    return 1\n'
+    assert similarity.unit_text({unit.path: shifted}, unit).strip() == text.strip()
 
 
 def test_oversized_files_are_not_read(tmp_path):
