@@ -351,3 +351,11 @@ def test_the_class_layouts_of_batch_folders_and_canvas_names(tmp_path):
     assert sorted(s.name for s in sources) == ['alice', 'smithbob'] and not any(s.problem for s in sources)
     flagged = similarity.compare(sources).flagged()
     assert [(m.a, m.b, m.unit.name) for m in flagged] == [('alice', 'smithbob', 'conv_backward_naive')]
+
+
+def test_a_missing_folder_is_one_error_line(tmp_path, capsys):
+    assert main(['similarity', str(tmp_path / 'nowhere'), '--out', str(tmp_path / 'out')]) == 2
+    assert capsys.readouterr().err.strip() == f'hw1grade: error: {tmp_path / "nowhere"} is not a folder of submissions'
+    (tmp_path / 'class').mkdir()
+    assert main(['similarity', str(tmp_path / 'class'), '--corpus', str(tmp_path / 'nope')]) == 2
+    assert '--corpus' in capsys.readouterr().err
