@@ -285,7 +285,7 @@ class Worker:
         except (_Deadline, _Died, wire.WireError, OSError) as err:
             self.close()
             if isinstance(err, _Deadline) and by_budget:
-                raise BudgetExhausted(self.budget.verdict()) from None
+                raise BudgetExhausted(self.budget.stop()) from None
             reason = ('it did not answer within %g s' % limit if isinstance(err, _Deadline)
                       else process.death())
             self._startup_failed(reason)
@@ -325,7 +325,7 @@ class Worker:
         if self.budget is None:
             return limit, False
         if self.budget.exhausted:
-            raise BudgetExhausted(self.budget.verdict())
+            raise BudgetExhausted(self.budget.stop())
         return self.budget.cap(limit)
 
     def _stalled(self, module: str) -> str | None:
@@ -416,7 +416,7 @@ class Worker:
         except _Deadline:
             self.close()
             if by_budget:
-                raise BudgetExhausted(self.budget.verdict()) from None
+                raise BudgetExhausted(self.budget.stop()) from None
             raise CallTimeout('%s did not finish within %g s and was stopped' % (what, limit)) from None
         except (_Died, wire.ChannelClosed, BrokenPipeError):
             reason = process.death()

@@ -34,11 +34,13 @@ class Budget:
 
     seconds: the whole budget (None: unlimited); part: for the verdict's wording.
     slow_imports: submission module -> the verdict its timed-out import gave (later calls reuse it).
+    stops: waits and items it stopped so far (the plugin marks a check cut short as BUDGET).
     """
     seconds: float | None
     part: int = 1
     started: float = field(default_factory=time.monotonic)
     slow_imports: dict[str, str] = field(default_factory=dict)
+    stops: int = 0      # how many waits or items the budget has stopped (`stop()`)
 
     @classmethod
     def from_rubric(cls, settings: dict, part: int, started: float | None = None) -> 'Budget':
@@ -69,6 +71,12 @@ class Budget:
                 f'before this item could be graded, so it earns no points. Look for code that is far slower '
                 f'than it should be: loops where the homework expects vectorized numpy, work done at import '
                 f'time, training that never stops.')
+
+    def stop(self) -> str:
+        """Count one wait or item stopped by the budget, and return the verdict to raise it with: a check
+        whose own code caught that (graders.checks.Cases) is still known to have been cut short."""
+        self.stops += 1
+        return self.verdict()
 
     def stalled_prefix(self, module: str) -> str | None:
         """The verdict of `module` or of a package above it whose import timed out, if any."""

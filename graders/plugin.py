@@ -86,6 +86,7 @@ class GradingPlugin:
         self.context = context
         self.results: dict[str, CheckResult] = {}
         self._sandbox = None
+        self._budget_stops = 0   # the budget's stop count when the current check started
 
     # ---- collection -------------------------------------------------------------------------
     def pytest_configure(self, config):
@@ -134,6 +135,9 @@ class GradingPlugin:
         elif report.failed and not result.message:
             result.passed = False
             result.status, result.message = self._verdict(call)
+            budget = self.context.budget
+            if result.status is CheckStatus.FAILED and budget is not None and budget.stops > self._budget_stops:
+                result.status = CheckStatus.BUDGET   # the budget cut it short (its message says where)
             result.message = clean_text(result.message, MESSAGE_CHARS)
             if result.status is CheckStatus.GRADER_ERROR:
                 self.context.grader_error = self.context.grader_error or result.message
@@ -146,9 +150,12 @@ class GradingPlugin:
         """Past the part's grading budget, a check is not started: it fails at once with the budget's
         verdict (and so does every check after it)."""
         budget = self.context.budget
-        if budget is not None and budget.exhausted and item.nodeid in self.results:
+        if budget is None:
+            return
+        self._budget_stops = budget.stops
+        if budget.exhausted and item.nodeid in self.results:
             from graders.bridge import BudgetExhausted
-            raise BudgetExhausted(budget.verdict())
+            raise BudgetExhausted(budget.stop())
 
     @staticmethod
     def _verdict(call) -> tuple[CheckStatus, str]:

@@ -146,7 +146,7 @@ def extension(sandbox, submission, context_notes, build_cache, budget):
     build = build_extension(submission, sandbox, cache_dir=build_cache, timeout=max(timeout, 1.0))
     context_notes.extend(build.notes)
     if not build.ok and budget is not None and budget.exhausted:
-        raise BudgetExhausted(budget.verdict())
+        raise BudgetExhausted(budget.stop())
     if not build.ok:
         fail(f'the Cython extension (cs231n/im2col_cython.pyx) did not build: {build.message}')
     return build
