@@ -34,8 +34,8 @@ from graders import cifar10, heldout, intake
 
 IMAGES_FILE = "test_images.npy"
 LABELS_FILE = "challenge_labels.json"
-DEMO_NOTE = ("the challenge was built with the public demo secret: its order and transforms can be rebuilt "
-             "by anyone, so its accuracies prove nothing against a student who looks labels up")
+DEMO_NOTE = ("the challenge's order and transforms come from the public demo secret: anyone can rebuild "
+             "them, so its accuracies prove nothing against a student who looks labels up")
 
 
 @dataclass(frozen=True)
