@@ -2,8 +2,9 @@
 
 predictions.csv is data a student can write by any means, among them the public CIFAR-10 labels of the
 challenge images found by an approximate search over the public test batch (the challenge's transforms
-defeat an exact lookup only). Where the submission holds MyModel's weights (`mymodel_weights.pt`, the
-state_dict train.py saves beside `mymodel.pt`; or a `mymodel.pt` that is a state_dict), MyModel is
+defeat an exact lookup only). Where the submission holds MyModel's weights (`mymodel_weights.pt`, a
+state_dict: `torch.save(model.state_dict(), 'mymodel_weights.pt')`, which `hw1grade reference part2`
+writes; or a `mymodel.pt` that is a state_dict), MyModel is
 built in the sandbox with the sizes run_mymodel.sh passes, the weights are loaded there with
 torch.load(weights_only=True) (the trusted process never opens the file), and it predicts a sample of
 the challenge images drawn with the course secret. The sandbox sees those images only; the labels stay
@@ -62,7 +63,8 @@ def cross_check(worker, root: Path, flags: dict, images: np.ndarray, ids: np.nda
     path = weights_file(root)
     if path is None:
         return CrossCheck(f'predictions.csv could not be cross-checked against MyModel: the submission has no '
-                          f'{WEIGHTS_FILES[0]} (the state_dict train.py saves) under {MAX_WEIGHTS_BYTES >> 20} MB')
+                          f'{WEIGHTS_FILES[0]} under {MAX_WEIGHTS_BYTES >> 20} MB (MyModel\'s state_dict: '
+                          "torch.save(model.state_dict(), 'mymodel_weights.pt'))")
     spec = SPECS['mymodel']
     try:
         model = worker.call(f'{PROBE}:build_model', spec.module, spec.cls, spec.args(flags), 0)
