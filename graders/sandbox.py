@@ -727,11 +727,16 @@ def _world_reachable(path) -> bool:
 
 
 def _chown_tree(root: Path, uid: int):
-    """Give the scratch copy to the sandbox user (without following symlinks)."""
+    """Give the scratch copy to the sandbox user, never through a link: through descriptors
+    (graders/untrusted.py), so that a folder swapped for a link to a host folder meanwhile (by a process
+    left from an earlier sandbox at the 'rlimits' level) is not descended into; the link itself is changed."""
+    from graders import untrusted
     os.lchown(root, uid, uid)
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            os.lchown(os.path.join(dirpath, name), uid, uid)
+    for rel, _ in untrusted.walk(root, max_entries=1_000_000):
+        try:
+            untrusted.chown(root, rel, uid)
+        except (FileNotFoundError, untrusted.UnsafeFile):
+            pass   # gone, or a folder on the way replaced by a link: what sits there now is not followed
 
 
 def _proc_status(pid: str) -> dict[str, str]:
