@@ -11,7 +11,6 @@ from graders import cli, doctor
 from graders.doctor import Check, Preflight
 
 from .conftest import CROSSTALK_UID, ROOT
-from .test_isolation import private_venv  # noqa: F401 - the session fixture, shared
 
 
 def test_preflight_here_is_ok_fast_and_cached(monkeypatch):
@@ -76,7 +75,7 @@ DRIVER = textwrap.dedent('''
 
 
 @pytest.mark.parametrize('level', ['rlimits', 'bubblewrap'])
-def test_exit_status_1_when_the_sandboxed_interpreter_cannot_start(private_venv, level):  # noqa: F811
+def test_exit_status_1_when_the_sandboxed_interpreter_cannot_start(private_venv, level):
     """A simulated bare machine: the grader's interpreter under a 0700 folder. Where nothing can bind it
     (the rlimits level) the interpreter cannot start: FAIL, exit 1, the fix named. With bubblewrap it
     starts (this venv has no numpy: still FAIL, for that reason)."""

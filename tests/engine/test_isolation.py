@@ -10,7 +10,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 import textwrap
 from pathlib import Path
@@ -155,31 +154,6 @@ def test_the_rlimits_sweep_spares_scratch_folders(fresh_box):
 
 # -- an interpreter in a private folder --------------------------------------------------------------
 
-@pytest.fixture(scope='session')
-def private_venv(tmp_path_factory):
-    """A venv whose base interpreter lives under a 0700 folder the sandbox uid cannot enter (what pyenv
-    or conda in a private home folder give): the system Python 3.11, its standard library hard-linked
-    (copied across file systems) into private/py. Made once per session."""
-    system = Path('/usr/bin/python%d.%d' % sys.version_info[:2])
-    stdlib = Path('/usr/lib/python%d.%d' % sys.version_info[:2])
-    if not system.is_file() or not (stdlib / 'os.py').is_file():
-        pytest.skip('no system Python %d.%d to copy' % sys.version_info[:2])
-    base = tmp_path_factory.mktemp('private-python')
-    private = base / 'private'
-    private.mkdir(mode=0o700)
-    prefix = private / 'py'
-    (prefix / 'bin').mkdir(parents=True)
-    (prefix / 'lib').mkdir()
-    shutil.copy2(system, prefix / 'bin' / system.name)
-    if subprocess.run(['cp', '-al', str(stdlib), str(prefix / 'lib')], capture_output=True).returncode:
-        shutil.copytree(stdlib, prefix / 'lib' / stdlib.name, symlinks=True,
-                        ignore=shutil.ignore_patterns('test', '__pycache__', 'dist-packages'))
-    venv = base / 'venv'
-    subprocess.run([str(prefix / 'bin' / system.name), '-m', 'venv', '--without-pip', str(venv)], check=True)
-    os.chmod(private, 0o700)
-    return venv, prefix
-
-
 DRIVER = textwrap.dedent('''
     import json, sys, tempfile
     sys.path.insert(0, sys.argv[1])
@@ -188,8 +162,8 @@ DRIVER = textwrap.dedent('''
     found = {}
     for level in ('bubblewrap', 'namespaces', 'rlimits'):
         box = Sandbox(tempfile.mkdtemp(), isolation=level, uid=int(sys.argv[2]))
-        run = box.run([box.python, '-I', '-c', 'import json, os, sys; print(json.dumps([os.getuid(), sys.base_prefix]))'],
-                      timeout=60)
+        code = 'import json, os, sys; print(json.dumps([os.getuid(), sys.base_prefix]))'
+        run = box.run([box.python, '-I', '-c', code], timeout=60)
         check = python_check(box, ())
         found[level] = {'achieved': box.isolation, 'ok': run.ok, 'out': run.stdout.strip(),
                         'err': run.stderr.strip()[-300:], 'check': [check.ok, check.detail, check.fix]}
