@@ -57,6 +57,14 @@ if [ "$as_root" = 1 ] && command -v apt-get >/dev/null 2>&1; then
   apt-get update -qq
   # shellcheck disable=SC2086  # one word per package
   apt-get install -y -qq --no-install-recommends $missing
+  still=""
+  for p in $missing; do
+    present "$p" || still="$still $p"
+  done
+  if [ -n "$still" ]; then
+    echo "hw1grade: error: installed, but still not usable here:$still (see hw1grade doctor once set up)" >&2
+    exit 1
+  fi
   exit 0
 fi
 
