@@ -334,13 +334,15 @@ class Sandbox:
             os.makedirs(self.tmp, exist_ok=True)
             if self.as_root:
                 _traversable_up_to(self.scratch)
+        # Leftovers of earlier sandboxes of this uid go first: an escaped process of one must not be
+        # alive while the scratch copy is given to the uid.
+        if self._sweeps:
+            sweep_leftovers(self.uid)
         if self.as_root:
             _chown_tree(self.scratch, self.uid)
             _mark_scratch(self.scratch)
         self.python = sys.executable
         _scratches.add(str(self.scratch))
-        if self._sweeps:
-            sweep_leftovers(self.uid)
 
     @property
     def _sweeps(self) -> bool:
