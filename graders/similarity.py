@@ -308,9 +308,9 @@ def marked_regions(lines: list[str]) -> list[list[str]] | None:
     return None
 
 
-def unit_text(files: dict[str, str], unit: Unit) -> str | None:
+def unit_text(files: dict[str, str], unit: Unit, whole: bool = False) -> str | None:
     """The student-written text of `unit` in a source's files (regions joined by newlines), or None when
-    the file or every scope is missing."""
+    the file or every scope is missing; `whole`: the scopes' whole text, markers or not (a starter's)."""
     text = files.get(unit.path)
     if text is None:
         return None
@@ -321,7 +321,7 @@ def unit_text(files: dict[str, str], unit: Unit) -> str | None:
     chunks = []
     for first, end in spans:
         block = lines[first:end]
-        chunks += marked_regions(block) or [block]
+        chunks += [block] if whole else marked_regions(block) or [block]
     return '\n'.join('\n'.join(chunk) for chunk in chunks)
 
 
@@ -428,14 +428,16 @@ def all_kgrams(text: str | None, noise: int = NOISE_CHARS) -> frozenset:
     return frozenset(kgram_hashes(normalize(text).text, noise).tolist()) if text else frozenset()
 
 
-def starter_boilerplate(noise: int = NOISE_CHARS, starter: Path = STARTER) -> dict[str, frozenset]:
-    """Unit name -> the k-grams of our starter's version of it (student/)."""
-    result = {}
-    for unit in UNITS:
-        path = starter / PART_FOLDERS[unit.part] / unit.path
-        files = {unit.path: path.read_text(encoding='utf-8')} if path.is_file() else {}
-        result[unit.name] = all_kgrams(unit_text(files, unit), noise)
-    return result
+def starter_boilerplate(noise: int = NOISE_CHARS, starters: tuple[Path, ...] = ()) -> dict[str, frozenset]:
+    """Unit name -> the k-grams of the starter's version of it: ours (student/), and each whole unit of
+    every starter tree in `starters` (`--starter`, e.g. the 2019 starter: then its given code counts for
+    nobody even where a student deleted its banners)."""
+    trees = [(part, {p: (STARTER / PART_FOLDERS[part] / p).read_text(encoding='utf-8') for p in _unit_paths(part)
+                     if (STARTER / PART_FOLDERS[part] / p).is_file()}) for part in (1, 2)]
+    trees += [(s.part, s.files) for folder in starters for s in read_corpus(Path(folder)) if not s.problem]
+    return {unit.name: frozenset().union(*(all_kgrams(unit_text(files, unit, whole=True), noise)
+                                           for part, files in trees if part == unit.part))
+            for unit in UNITS}
 
 
 # ------------------------------------------------------------------------------------------- comparison
@@ -639,7 +641,7 @@ def class_sources(folder: Path) -> tuple[list[Source], list[str]]:
 
 
 def similarity(folder: Path, corpora: list[Path], out: Path, threshold: float = THRESHOLD,
-               min_fingerprints: int = MIN_FINGERPRINTS, log=print) -> Comparison:
+               min_fingerprints: int = MIN_FINGERPRINTS, starters: tuple[Path, ...] = (), log=print) -> Comparison:
     """Read the class and the corpora, compare, write OUT/similarity.csv and .html."""
     started = time.monotonic()
     sources, warnings = class_sources(folder)
@@ -647,7 +649,7 @@ def similarity(folder: Path, corpora: list[Path], out: Path, threshold: float = 
         sources += read_corpus(corpus)
     for warning in warnings:
         log(f'warning: {warning}')
-    result = compare(sources, threshold, min_fingerprints)
+    result = compare(sources, threshold, min_fingerprints, boilerplate=starter_boilerplate(NOISE_CHARS, starters))
     out.mkdir(parents=True, exist_ok=True)
     write_csv(result, out / 'similarity.csv')
     write_html(result, out / 'similarity.html')
@@ -667,11 +669,13 @@ def similarity_command(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
         raise FileNotFoundError(f'{folder} is not a folder of submissions')
-    for corpus in args.corpus:
-        if not Path(corpus).is_dir():
-            raise FileNotFoundError(f'--corpus {corpus} is not a folder')
+    for option, folders in (('--corpus', args.corpus), ('--starter', args.starter)):
+        for given in folders:
+            if not Path(given).is_dir():
+                raise FileNotFoundError(f'{option} {given} is not a folder')
     out = Path(args.out) if args.out else Path('out') / 'similarity'
-    similarity(folder, [Path(c) for c in args.corpus], out, args.threshold, args.min_fingerprints)
+    similarity(folder, [Path(c) for c in args.corpus], out, args.threshold, args.min_fingerprints,
+               tuple(Path(s) for s in args.starter))
     print(f'csv:  {out / "similarity.csv"}\nhtml: {out / "similarity.html"}')
     return 0
 
@@ -689,6 +693,9 @@ def add_similarity_commands(subparsers) -> None:
                          help='a folder of known solutions (e.g. cloned repositories); repeatable')
     command.add_argument('--out', metavar='OUT', help='where similarity.csv and .html go (default '
                                                       'out/similarity; the batch\'s OUT links them)')
+    command.add_argument('--starter', metavar='DIR', action='append', default=[],
+                         help='another starter the class used (e.g. the 2019 one): its text never counts either; '
+                              'repeatable')
     command.add_argument('--threshold', type=float, default=THRESHOLD,
                          help=f'flag a function at this share of fingerprints or more (default {THRESHOLD})')
     command.add_argument('--min-fingerprints', type=int, default=MIN_FINGERPRINTS,

@@ -317,15 +317,15 @@ def in_2019_frame(solution: str) -> str:
                       '    cache = (x, w, b, conv_param)', '    return out, cache']) + '\n'
 
 
-def test_given_code_outside_the_2019_banners_never_counts():
+def test_given_code_outside_the_2019_banners_never_counts(tmp_path):
     """Two independent solutions inside the 2019 starter's banners, after the same given code: only the
-    code between the banners is compared (the same texts without banners share the given code)."""
+    code between the banners is compared (the same texts without banners share the given code, unless
+    the 2019 starter is given with --starter)."""
     unit = fx.unit('conv_forward_naive')
     one, other = (in_2019_frame(fx.variants('conv_forward_naive')[v]) for v in 'ab')
     unbannered = [re.sub(r'(?m)^.*(TODO|END OF YOUR CODE|#{20}).*\n', '', t) for t in (one, other)]
-    boilerplate = similarity.starter_boilerplate()[unit.name]
 
-    def score(a: str, b: str) -> float:
+    def score(a: str, b: str, boilerplate=similarity.starter_boilerplate()[unit.name]) -> float:
         prints = [similarity.fingerprint(similarity.unit_text({unit.path: t}, unit), boilerplate) for t in (a, b)]
         return len(prints[0].hashes & prints[1].hashes) / min(len(p.hashes) for p in prints)
 
@@ -333,6 +333,14 @@ def test_given_code_outside_the_2019_banners_never_counts():
     assert score(one, other) < similarity.THRESHOLD
     assert score(*unbannered) > score(one, other) + 0.1
     assert score(one, in_2019_frame(fx.disguise(fx.variants('conv_forward_naive')['a'], 3))) >= similarity.THRESHOLD
+    # --starter: the 2019 starter's own text (given code and banners around `pass`) never counts either
+    starter_2019 = fx.submission_files(1, {unit.name: in_2019_frame(
+        'def conv_forward_naive(x, w, b, conv_param):\n    pass\n')})
+    for path, text in starter_2019.items():
+        (tmp_path / '1_cs231n' / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / '1_cs231n' / path).write_text(text)
+    with_2019 = similarity.starter_boilerplate(starters=(tmp_path,))[unit.name]
+    assert score(*unbannered, boilerplate=with_2019) < score(*unbannered) - 0.2   # measured: 0.22 and 0.47
 
 
 def test_the_class_layouts_of_batch_folders_and_canvas_names(tmp_path):
