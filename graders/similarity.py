@@ -10,6 +10,9 @@ regions. Inside each unit the student's text is found in this order:
   a `raise`, and students delete markers or write outside them.
 Whatever the text, the k-grams of our starter's own version of the unit (`student/`) are removed from its
 fingerprints: the given code, docstrings and stubs never count, and two untouched starters score zero.
+`--starter DIR` adds another starter's whole units (the 2019 one, if the TA has it): then its given code
+never counts either, even where a student deleted its banners (without it, such a student's given code
+counts, and only against others who did the same).
 
 The measure. Token fingerprints with winnowing (Schleimer, Wilkerson and Aiken 2003, as MOSS): the text
 is tokenized (our own regex tokenizer, below), comments and whitespace are dropped, local names become
