@@ -93,13 +93,16 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
                              call_timeout=call_timeout, build_cache=build_cache, find_cifar10=find_cifar10)
     context.budget = Budget.from_rubric(rubric.settings, context.part, started)
     verdict, notebook_runs, snapshot = '', [], None
+    def check_machine():   # cached per process and part: a few seconds once
+        from graders.doctor import preflight as machine_preflight
+        found = machine_preflight(context.part, sandbox_uid=sandbox_uid)
+        context.isolation = found.isolation
+        if not found.ok:
+            raise PreflightFailed(found.problems)
+
     try:
         if preflight:
-            from graders.doctor import preflight as machine_preflight
-            found = machine_preflight(context.part, sandbox_uid=sandbox_uid)
-            context.isolation = found.isolation
-            if not found.ok:
-                raise PreflightFailed(found.problems)
+            check_machine()
         try:
             submission = intake.open_submission(path, part=part, scratch=scratch)
             context.part, context.submission = submission.part, submission.root
@@ -117,6 +120,8 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             raise NotImplementedError(f'Part {context.part} is not graded by this version of hw1grade')
         if context.budget.part != context.part:   # the part found inside differs from the name's guess
             context.budget = Budget.from_rubric(rubric.settings, context.part, started)
+            if preflight:
+                check_machine()
         checks = run_checks(CHECKS_DIR / f'part{context.part}', context, ['-k', select] if select else [])
         if snapshot is not None and not context.grader_error:
             if context.budget.exhausted:
