@@ -188,7 +188,7 @@ def _digest(sources: dict[str, bytes]) -> str:
                  metadata.version('numpy'), LEVEL2_SETUP):
         digest.update(part.encode() + b'\0')
     for name in sorted(sources):
-        digest.update(b'%s\0%d\0' % (name.encode(), len(sources[name])) + sources[name])
+        digest.update(b'%s\0%d\0' % (os.fsencode(name), len(sources[name])) + sources[name])
     return digest.hexdigest()
 
 

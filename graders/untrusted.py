@@ -254,10 +254,11 @@ def _list(fd: int) -> list[Entry]:
 
 
 def walk(root: str | os.PathLike, rel: Rel = (), *, max_entries: int = 20_000,
-         skip: Iterable[str] = ()) -> Iterator[tuple[tuple[str, ...], Entry]]:
+         skip: Iterable[str] = (), skip_hidden: bool = False) -> Iterator[tuple[tuple[str, ...], Entry]]:
     """(path relative to root/rel, Entry) for everything below root/rel, folders before what they
-    hold, breadth first; links are listed, never followed. Folders named in `skip` are listed but not
-    entered. Stops after `max_entries`."""
+    hold, breadth first; links are listed, never followed. Folders named in `skip` (and with
+    `skip_hidden`, those whose name starts with a dot) are listed but not entered. Stops after
+    `max_entries`."""
     skip, count = set(skip), 0
     pending = [()]
     base = split(rel)
@@ -272,7 +273,7 @@ def walk(root: str | os.PathLike, rel: Rel = (), *, max_entries: int = 20_000,
             if count > max_entries:
                 return
             yield here + (entry.name,), entry
-            if entry.kind == DIR and entry.name not in skip:
+            if entry.kind == DIR and entry.name not in skip and not (skip_hidden and entry.name.startswith('.')):
                 pending.append(here + (entry.name,))
 
 

@@ -53,9 +53,7 @@ def submitted_files(root: Path) -> list[str]:
     """Relative paths of the regular files of the submission (links and special files left out, never
     followed: `graders.untrusted.walk`), shallowest first; hidden folders and __pycache__ skipped."""
     found = []
-    for rel, entry in untrusted.walk(root, max_entries=4 * MAX_FILES):
-        if any(part.startswith('.') or part == '__pycache__' for part in rel[:-1]):
-            continue
+    for rel, entry in untrusted.walk(root, max_entries=4 * MAX_FILES, skip=('__pycache__',), skip_hidden=True):
         if entry.kind == untrusted.FILE:
             found.append('/'.join(rel))
         if len(found) > MAX_FILES:

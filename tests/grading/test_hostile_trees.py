@@ -38,7 +38,7 @@ def test_forged_replies_are_bounded_and_cleaned_everywhere(tmp_path, build_cache
     tree = ht.write_forging_tree(tmp_path / '1_cs231n')
     out = tmp_path / 'out'
     graded = grade(tree, out_dir=out, notebooks=False, call_timeout=30, build_cache=build_cache,
-                   find_cifar10=lambda: cifar10_dir, select=FORGED_CHECKS)
+                   find_cifar10=lambda: cifar10_dir, select=FORGED_CHECKS, preflight=False)
     raw = (out / 'results.json').read_bytes()
     document = results_of(out)                          # schema-valid
     assert len(raw) < 1_000_000
@@ -62,7 +62,7 @@ def test_a_booby_trapped_tree_reads_and_writes_no_host_file_and_poisons_no_one(t
     ht.write_plan(attacker, ht.part1_plan(secret))
     ht.plant_at_import(attacker)          # the traps are set when the first worker imports cs231n
     attacked = grade(attacker, out_dir=tmp_path / 'attacker-out', notebooks=False, call_timeout=30,
-                     build_cache=cache, find_cifar10=lambda: cifar10_dir, select=BUILD_CHECKS)
+                     build_cache=cache, find_cifar10=lambda: cifar10_dir, select=BUILD_CHECKS, preflight=False)
     token = before.strip()
     outputs = [tmp_path / 'attacker-out' / 'results.json', tmp_path / 'attacker-out' / 'report.html']
     assert not [p for p in outputs if token in p.read_bytes()]
@@ -73,7 +73,7 @@ def test_a_booby_trapped_tree_reads_and_writes_no_host_file_and_poisons_no_one(t
 
     honest = mutants.write_reference(tmp_path / 'honest' / '1_cs231n')
     graded = grade(honest, out_dir=tmp_path / 'honest-out', notebooks=False, call_timeout=30,
-                   build_cache=cache, find_cifar10=lambda: cifar10_dir, select=BUILD_CHECKS)
+                   build_cache=cache, find_cifar10=lambda: cifar10_dir, select=BUILD_CHECKS, preflight=False)
     checks = {s.check.name: s for s in graded.scored if s.check.question == 'Q8.4'}
     assert set(checks) == {'test_initial_loss', 'test_gradients'}
     assert all(s.check.passed for s in checks.values()), [s.check.message for s in checks.values()]
