@@ -378,9 +378,12 @@ def prepare_command(args: argparse.Namespace) -> int:
     made here is made again for every submission, or fails without network."""
     from graders import challenge, cifar10
     from graders.notebook_grading import withheld_cifar10
+    from graders.rubric import load_rubric
     folder = cifar10.ensure_cifar10(archive=args.cifar10, log=print)
     withheld_cifar10(folder)
-    labels_path = Path(args.labels) if args.labels else challenge.default_labels(folder)
+    # The same set grading builds (course secret from the environment, the rubric's [heldout] settings).
+    labels_path = (Path(args.labels) if args.labels
+                   else challenge.default_labels(folder, settings=load_rubric().settings))
     labels = challenge.load_labels(labels_path)
     print(f'CIFAR-10 in {folder}; challenge labels {labels_path}: {labels.n_images} images, '
           f'{len(labels.public_ids)} public')
