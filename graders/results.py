@@ -135,7 +135,8 @@ def bounded(document: dict, max_bytes: int = MAX_RESULTS_BYTES) -> dict:
         """Every text of `value` cleaned and cut to `limit`, a test's output to `test_limit`."""
         if type(value) is str:
             return clean_text(value, limit)
-        if type(value) is list:
+        if type(value) in (list, tuple):
+            value = list(value)
             if len(value) > LIST_TEXTS and all(type(v) is str for v in value):
                 value = value[:LIST_TEXTS] + ['%d more left out by the grader' % (len(value) - LIST_TEXTS)]
             return [cut(v, limit, test_limit, in_test) for v in value]
