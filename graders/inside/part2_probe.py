@@ -225,7 +225,7 @@ def train_and_predict(model, train_images: np.ndarray, train_labels: np.ndarray,
 
     Returns {'predictions' (M,), 'chosen' (the winning candidate's index), 'validation' (the accuracy of
     each candidate after its trial, then of the winner at each later check), 'steps' (the steps the
-    winner trained), 'frozen' (names of
+    winner trained), 'cpu_seconds' (CPU time the run took), 'frozen' (names of
     parameters of layers that ran but never received a gradient: detached, frozen or whose output
     never reaches the scores), 'unused' (names of parameters of modules forward never called)}."""
     torch = _torch()
@@ -260,7 +260,8 @@ def train_and_predict(model, train_images: np.ndarray, train_labels: np.ndarray,
         return last
 
     # CPU seconds, not wall-clock: a loaded machine trains the same steps, only slower.
-    deadline = time.process_time() + float(recipe.get('cpu_seconds', float('inf')))
+    started = time.process_time()
+    deadline = started + float(recipe.get('cpu_seconds', float('inf')))
     initial = {k: v.clone() for k, v in model.state_dict().items()}
     candidates = [list(c) for c in recipe['candidates']]
     after_trial, validation = [], []
@@ -297,7 +298,8 @@ def train_and_predict(model, train_images: np.ndarray, train_labels: np.ndarray,
             continue
         (frozen if owner in modules_ran else unused).append(name)
     return {'predictions': _predict(model, heldout_images), 'chosen': chosen, 'validation': validation,
-            'steps': done, 'frozen': frozen, 'unused': unused}
+            'steps': done, 'frozen': frozen, 'unused': unused,
+            'cpu_seconds': round(time.process_time() - started, 1)}
 
 
 def _pixel_stats(image) -> dict:

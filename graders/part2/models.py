@@ -256,6 +256,8 @@ def train_and_score(worker, spec: ModelSpec, flags: dict, run: dict, data, recor
     setting = f'{"Adam" if kind == "adam" else "SGD with momentum"} lr {lr:g}'
     record('accuracy', round(accuracy, 4))
     record('recipe', f'{setting}, {trained["steps"]} steps of {run["batch_size"]}')
+    if trained['cpu_seconds'] is not None:
+        record('cpu seconds', trained['cpu_seconds'])
     implausible(accuracy, run, f'{spec.cls} trained by the grader reached {accuracy:.3f} on {m} held-out '
                 'CIFAR-10 images, which', notes)
     if trained['steps'] < run['steps']:
@@ -297,5 +299,7 @@ def _training_outcome(value, m: int, candidates: int) -> dict:
     lists = {k: value.get(k) for k in ('frozen', 'unused')}
     if not all(type(v) is list and all(type(n) is str for n in v) for v in lists.values()):
         bad()
+    cpu = value.get('cpu_seconds')
     return {'predictions': labels, 'chosen': chosen, 'steps': steps,
+            'cpu_seconds': float(cpu) if type(cpu) in (int, float) and cpu >= 0 else None,
             **{k: [n[:80] for n in v[:50]] for k, v in lists.items()}}
