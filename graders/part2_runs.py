@@ -94,18 +94,6 @@ def predict_challenge(workdir: Path, model: str = 'mymodel') -> Path:
     return workdir / 'predictions.csv'
 
 
-def save_weights(workdir: Path, model: str = 'mymodel') -> Path:
-    """Write <model>_weights.pt, the state_dict of <model>.pt (train.py saves the whole module), which the
-    grader's Q8.8 cross-check loads in the sandbox with torch.load(weights_only=True). Run in workdir by
-    its own Python, as test.py is: unpickling a whole module needs its models package."""
-    code = (f"import torch; torch.save(torch.load('{model}.pt', weights_only=False).state_dict(), "
-            f"'{model}_weights.pt')")
-    proc = run_in(workdir, 'python', '-c', code)
-    if proc.returncode:
-        raise RuntimeError(f'saving the weights of {model}.pt failed:\n{proc.stderr[-3000:]}')
-    return workdir / f'{model}_weights.pt'
-
-
 def make_pdf(workdir: Path) -> Path:
     """Collect the plots into 2_pytorch.pdf with the folder's own make_pdf.py."""
     proc = run_in(workdir, 'python', 'make_pdf.py')
@@ -137,7 +125,6 @@ def reference_part2(args) -> int:
         print(f'{name:<26} {"ok" if run.ok else run.errors[0]}   {run.elapsed:5.1f} s', flush=True)
     if 'mymodel' in args.models:
         print(f'challenge predictions: {predict_challenge(workdir, "mymodel")}')
-        print(f'weights for the cross-check: {save_weights(workdir, "mymodel")}')
     print(f'plots: {make_pdf(workdir)}')
     return 1 if failed else 0
 

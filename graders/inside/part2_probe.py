@@ -358,7 +358,7 @@ def pdf_pages(path: str, max_pages: int = 40, timeout: float = 60) -> list:
 def predict_with_weights(model, path: str, images: np.ndarray, batch: int = 500) -> dict:
     """The challenge cross-check: load the submitted weights into `model` and predict uint8 images.
 
-    `path` must hold a state_dict (`hw1grade reference part2` writes `mymodel_weights.pt`); it is read with
+    `path` must hold a state_dict (train.py saves `<model>_weights.pt`); it is read with
     torch.load(weights_only=True), which rebuilds tensors and plain containers only and runs no code,
     and only here, in the sandbox. Returns {'plain': labels (N,), 'flip_tta': labels (N,) of each image's
     probabilities averaged with its mirror image's (test.py --flip-tta)}."""

@@ -3,8 +3,8 @@
 predictions.csv is data a student can write by any means, among them the public CIFAR-10 labels of the
 challenge images found by an approximate search over the public test batch (the challenge's transforms
 defeat an exact lookup only). Where the submission holds MyModel's weights (`mymodel_weights.pt`, a
-state_dict: `torch.save(model.state_dict(), 'mymodel_weights.pt')`, which `hw1grade reference part2`
-writes; or a `mymodel.pt` that is a state_dict), MyModel is
+state_dict train.py saves beside `mymodel.pt`: `torch.save(model.state_dict(), 'mymodel_weights.pt')`;
+or a `mymodel.pt` that is a state_dict), MyModel is
 built in the sandbox with the sizes run_mymodel.sh passes, the weights are loaded there with
 torch.load(weights_only=True) (the trusted process never opens the file), and it predicts a sample of
 the challenge images drawn with the course secret. The sandbox sees those images only; the labels stay
