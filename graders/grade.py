@@ -127,8 +127,12 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             if context.budget.exhausted:
                 context.notes.append('notebooks not run: the grading budget was exhausted')
             else:
+                seconds = min(NOTEBOOKS_BUDGET, context.budget.left())
+                if seconds < NOTEBOOKS_BUDGET:
+                    context.notes.append(f'notebooks given {seconds:.0f} s, what was left of the grading budget '
+                                         f'({NOTEBOOKS_BUDGET:g} s otherwise)')
                 notebook_runs = run_submission_notebooks(context.submission, context.make_sandbox, snapshot=snapshot,
-                                                         budget_s=min(NOTEBOOKS_BUDGET, context.budget.left()))
+                                                         budget_s=seconds)
                 # The course-environment shims the kernels used, and the demo images supplied: once each.
                 context.notes.extend(dict.fromkeys(note for run in notebook_runs for note in run.get('notes', ())
                                                    if note not in context.notes))
