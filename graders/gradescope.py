@@ -285,8 +285,10 @@ def grade_uploads(submission: Path, layout: str, *, labels: str | None = None, n
         if upload.path is None:
             graded = _missing_part(rubric, upload.part, layout)
         else:
+            # The whole submission folder is this student's: a 2_pytorch.pdf uploaded next to the zip
+            # (whatever either is named) is Part 2's PDF (graders/companions.py).
             graded = grade(upload.path, part=upload.part, rubric=rubric, select=select, notebooks=notebooks,
-                           visible_only=visible_only)
+                           visible_only=visible_only, companions=[Path(submission)])
         document = results_document(graded)   # a grader error's says so and presents no score
         if graded.status is Status.INVALID and upload.path is not None and upload.path.is_dir():
             document['output'] = LOOSE_FILES.format(part=PART_NAMES[graded.part]) + '\n\n' + document['output']

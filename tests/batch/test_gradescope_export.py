@@ -151,6 +151,25 @@ def test_a_both_parts_assignment_grades_both_from_one_zip(tmp_path):
     assert [p['part'] for p in document['extra_data']['parts']] == [1, 2]
 
 
+@pytest.mark.slow
+def test_the_pdf_uploaded_next_to_the_zip_is_graded(tmp_path):
+    """The assignment has 2_pytorch.pdf uploaded as its own file; the zip (renamed) does not hold it."""
+    folder = tmp_path / 'unpacked'
+    with zipfile.ZipFile(EXAMPLES / '2_pytorch.zip') as archive:
+        archive.extractall(folder)
+    pdf = folder / '2_pytorch.pdf'
+    upload = tmp_path / 'gburdell3_hw1_pytorch.zip'
+    with zipfile.ZipFile(upload, 'w') as archive:
+        for path in sorted(folder.rglob('*')):
+            if path != pdf:
+                archive.write(path, path.relative_to(folder).as_posix())
+    document, _ = run_autograder(export(tmp_path / 'export', '--part', '2'), tmp_path / 'autograder',
+                                 {upload.name: upload, 'gburdell3_2_pytorch.pdf': pdf.read_bytes()},
+                                 '--no-notebooks --visible-only --select test_pdf')
+    assert [t['status'] for t in document['tests']] == ['passed'], document['output']
+    assert 'uploaded beside the zip' in document['tests'][0]['output']
+
+
 @pytest.mark.parametrize('files, layout, expected', [
     ({'1_cs231n.zip', '2_pytorch.zip', '2_pytorch.pdf'}, 'auto', [(None, '1_cs231n.zip'), (None, '2_pytorch.zip')]),
     ({'1_cs231n.zip', '2_pytorch.zip'}, '2', [(2, '2_pytorch.zip')]),
