@@ -67,3 +67,23 @@ def test_budgets_follow_the_reference_times():
         assert ng.notebook_budget(name) >= ng.BUDGET_SLACK * seconds
     assert ng.DEFAULT_BUDGET == ng.schedule_seconds(ng.RUN_ORDER) >= sum(ng.REFERENCE_SECONDS.values()) / 2
     assert 'hundreds of training runs' in ng.budget_line('two_layer_net.ipynb')
+
+
+def test_a_long_tuning_cell_stopped_by_the_budget_says_so(corpus):
+    """The runner's budget error in the student's tuning cell of a 2019 two_layer_net: the report says
+    whose cell it is, why it stopped, and keeps what the cells before it printed."""
+    nb = corpus['two_layer_net.ipynb']
+    tuning = next(i for i, c in enumerate(nb.cells) if 'best_val = -1' in c.source)
+    code = [i for i, c in enumerate(nb.cells) if c.cell_type == 'code']
+    summary = ng.Summary(finished=True, fatal=None, seconds=290.0, code_cells=code,
+                         executed=[i for i in code if i < tuning], running=None,
+                         errors=[{'index': tuning, 'ename': 'CellTimeoutError', 'traceback': '',
+                                  'evalue': "the notebook's time budget (249 s) ran out during this cell"}],
+                         probes={}, probe_errors={})
+    executed = nbformat.from_dict(nb)
+    report = ng.notebook_report('two_layer_net.ipynb', nb, {}, summary, None, starter=nf.COURSE_2019,
+                                executed=executed)
+    assert report['status'] == f'timed out at cell {tuning}'
+    assert report['errors'][0].startswith(f'cell {tuning} (a cell the student wrote or changed): CellTimeoutError')
+    assert any(e.startswith('stopped by the time budget') and 'hundreds of training runs' in e for e in report['errors'])
+    assert report['measured'].startswith('printed: ')   # the saved "best validation accuracy" of the corpus
