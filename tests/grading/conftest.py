@@ -1,11 +1,13 @@
 """Fixtures of the grading tests: whole submissions graded by graders/grade.py, as TAs and students do."""
 import json
+import os
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 from graders.results import SCHEMA_FILE
+from graders.sandbox import Sandbox
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 
@@ -15,6 +17,16 @@ def results_of(out_dir: Path) -> dict:
     document = json.loads((Path(out_dir) / 'results.json').read_text())
     jsonschema.validate(document, SCHEMA)
     return document
+
+
+@pytest.fixture(scope='module')
+def bubblewrap(tmp_path_factory):
+    """Attacks are contained by bubblewrap; without it (outside CI, which installs it) their tests skip."""
+    box = Sandbox(tmp_path_factory.mktemp('probe'))
+    if box.isolation != 'bubblewrap':
+        if os.environ.get('CI'):
+            pytest.fail(box.warning)
+        pytest.skip(box.warning)
 
 
 @pytest.fixture(scope='session')

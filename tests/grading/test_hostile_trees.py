@@ -1,7 +1,5 @@
 """Issue 19's attacks through `grade()` (fixtures/hostile_trees.py): a submission that forges every reply of
 the worker, and one that booby-traps its scratch tree and the build cache for the next student."""
-import os
-from pathlib import Path
 
 import pytest
 
@@ -9,7 +7,6 @@ from fixtures import hostile_trees as ht
 from fixtures import mutants
 from graders.grade import grade
 from graders.report import terminal_table
-from graders.sandbox import Sandbox
 
 from .conftest import results_of
 
@@ -24,13 +21,7 @@ BUILD_CHECKS = '(q8_3 and affine_forward) or (q8_4 and (initial_loss or gradient
 FORGED_CHECKS = '(q8_1 and (test_loss or cifar10_accuracy)) or (q8_3 and affine_forward)'
 
 
-@pytest.fixture(scope='module', autouse=True)
-def bubblewrap(tmp_path_factory):
-    box = Sandbox(tmp_path_factory.mktemp('probe'))
-    if box.isolation != 'bubblewrap':
-        if os.environ.get('CI'):
-            pytest.fail(box.warning)
-        pytest.skip(box.warning)
+pytestmark = pytest.mark.usefixtures('bubblewrap')
 
 
 @pytest.mark.slow
