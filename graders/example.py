@@ -31,6 +31,11 @@ NOT_COPIED = ('data', 'cifar-10-batches-py', 'build', '*.so', '*.pyd', 'im2col_c
               '.ipynb_checkpoints', '*.pt', '*.zip')
 
 
+def _not_copied_but_mymodel_weights(folder, names):
+    """NOT_COPIED, except MyModel's weights: collect_submission packs them for the Q8.8 cross-check."""
+    return set(shutil.ignore_patterns(*NOT_COPIED)(folder, names)) - {'mymodel_weights.pt'}
+
+
 class ExampleError(RuntimeError):
     """A step of the build failed (a notebook, the training, collect_submission.sh)."""
 
@@ -88,7 +93,7 @@ def part2_workdir(dest: Path, outputs_from: Path | None = None) -> Path:
             raise ExampleError(f'hw1grade reference part2 failed (its outputs are in {outputs_from})')
     if not Path(outputs_from).is_dir():
         raise FileNotFoundError(f'{outputs_from} is not a folder')
-    shutil.copytree(outputs_from, dest, ignore=shutil.ignore_patterns(*NOT_COPIED))
+    shutil.copytree(outputs_from, dest, ignore=_not_copied_but_mymodel_weights)
     if (REFERENCE_PART2 / 'extra.md').is_file():  # the write-up may be newer than the training run
         shutil.copy(REFERENCE_PART2 / 'extra.md', dest / 'extra.md')
     return dest

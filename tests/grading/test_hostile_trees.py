@@ -28,7 +28,7 @@ pytestmark = pytest.mark.usefixtures('bubblewrap')
 def test_forged_replies_are_bounded_and_cleaned_everywhere(tmp_path, build_cache, cifar10_dir):
     tree = ht.write_forging_tree(tmp_path / '1_cs231n')
     out = tmp_path / 'out'
-    graded = grade(tree, out_dir=out, notebooks=False, call_timeout=30, build_cache=build_cache,
+    graded = grade(tree, out_dir=out, notebooks=False, call_timeout=120, build_cache=build_cache,
                    find_cifar10=lambda: cifar10_dir, select=FORGED_CHECKS, preflight=False)
     raw = (out / 'results.json').read_bytes()
     document = results_of(out)                          # schema-valid
@@ -52,7 +52,8 @@ def test_a_booby_trapped_tree_reads_and_writes_no_host_file_and_poisons_no_one(t
     attacker = mutants.write_reference(tmp_path / 'attacker' / '1_cs231n')
     ht.write_plan(attacker, ht.part1_plan(secret))
     ht.plant_at_import(attacker)          # the traps are set when the first worker imports cs231n
-    attacked = grade(attacker, out_dir=tmp_path / 'attacker-out', notebooks=False, call_timeout=30,
+    # Generous call timeouts: on a loaded machine a timed-out first import would leave the traps unset.
+    attacked = grade(attacker, out_dir=tmp_path / 'attacker-out', notebooks=False, call_timeout=120,
                      build_cache=cache, find_cifar10=lambda: cifar10_dir, select=BUILD_CHECKS, preflight=False)
     token = before.strip()
     outputs = [tmp_path / 'attacker-out' / 'results.json', tmp_path / 'attacker-out' / 'report.html']
@@ -63,7 +64,7 @@ def test_a_booby_trapped_tree_reads_and_writes_no_host_file_and_poisons_no_one(t
     assert not cache.exists() or not any(cache.iterdir())
 
     honest = mutants.write_reference(tmp_path / 'honest' / '1_cs231n')
-    graded = grade(honest, out_dir=tmp_path / 'honest-out', notebooks=False, call_timeout=30,
+    graded = grade(honest, out_dir=tmp_path / 'honest-out', notebooks=False, call_timeout=120,
                    build_cache=cache, find_cifar10=lambda: cifar10_dir, select=BUILD_CHECKS, preflight=False)
     checks = {s.check.name: s for s in graded.scored if s.check.question == 'Q8.4'}
     assert set(checks) == {'test_initial_loss', 'test_gradients'}
