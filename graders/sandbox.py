@@ -580,7 +580,9 @@ def sandbox_view(limits: Limits, *, scratch: str | None, ro_binds: Mapping[str, 
     ops += [('proc', '/proc'), ('dev', '/dev')]
     for tmp in ('/tmp', '/dev/shm'):
         ops.append(('tmpfs', limits.tmp_bytes, 0o1777, tmp))
-    made: set[str] = set()
+    # Mount points made above are never made again as plain folders: a grader installed under /tmp
+    # would otherwise turn the private /tmp into a 0755 folder the sandbox uid cannot write.
+    made: set[str] = {'/proc', '/dev', '/tmp', '/dev/shm'}
     bound = _python_dirs()
     for d in bound:
         ops += _mount_points(d, made) + [('ro-bind', d, d)]
