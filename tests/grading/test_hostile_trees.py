@@ -13,8 +13,9 @@ from .conftest import results_of
 # Bytes a terminal obeys, as they would appear raw or escaped in a JSON or HTML file.
 TERMINAL_BYTES = ('\x1b', '\x9b', '\x07', '\u202e', '\r')
 ESCAPED = (b'\\u001b', b'\\u009b', b'\\u0007', b'\\u202e', b'\\r', b'\x1b', b'\x9b', b'\x07')
-# The checks that need the Cython extension and the submission's layers, and one that runs before them.
-BUILD_CHECKS = '(q8_3 and affine_forward) or (q8_4 and (initial_loss or gradients))'
+# The checks that need the Cython extension and the submission's layers, and two that run before them
+# (a worker that could not start for the first, a passing failure on a loaded machine, starts for the second).
+BUILD_CHECKS = '(q8_3 and (affine_forward or relu_forward)) or (q8_4 and (initial_loss or gradients))'
 # Checks of two question files (each has its own worker, each forged), a hidden training run among
 # them. Every forged reply costs the sandbox seconds to make (23 MB); that all checks' outputs together
 # stay under 1 MB is shown on a 60-test document in tests/engine/test_untrusted.py.
@@ -55,6 +56,9 @@ def test_a_booby_trapped_tree_reads_and_writes_no_host_file_and_poisons_no_one(t
     # Generous call timeouts: on a loaded machine a timed-out first import would leave the traps unset.
     attacked = grade(attacker, out_dir=tmp_path / 'attacker-out', notebooks=False, call_timeout=120,
                      build_cache=cache, find_cifar10=lambda: cifar10_dir, select=BUILD_CHECKS, preflight=False)
+    # The precondition of what follows: the attacker's import ran (its poisoned module is what failed).
+    before_build = [s.check for s in attacked.scored if s.check.question == 'Q8.3']
+    assert any('invalid ELF header' in c.message for c in before_build), [c.message for c in before_build]
     token = before.strip()
     outputs = [tmp_path / 'attacker-out' / 'results.json', tmp_path / 'attacker-out' / 'report.html']
     assert not [p for p in outputs if token in p.read_bytes()]
