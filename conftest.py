@@ -32,7 +32,7 @@ def cifar10_dir():
     Skipped where no archive is available, except under CI, where the real
     data is required and its absence is a failure.
     """
-    from graders.cifar10 import DataError, ensure_cifar10
+    from graders.data.cifar10 import DataError, ensure_cifar10
     try:
         return ensure_cifar10()
     except DataError as err:

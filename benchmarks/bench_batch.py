@@ -22,8 +22,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from graders.batch import run_batch  # noqa: E402
-from graders.grade import grade  # noqa: E402
+from graders.classroom.batch import run_batch  # noqa: E402
+from graders.engine.grade import grade  # noqa: E402
 
 EXAMPLES = {'part1': ROOT / 'examples' / '1_cs231n.zip', 'part2': ROOT / 'examples' / '2_pytorch.zip'}
 FAST = {'notebooks': False, 'visible_only': True}

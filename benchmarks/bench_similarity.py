@@ -24,7 +24,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures import similarity as fx  # noqa: E402
-from graders import similarity  # noqa: E402
+from graders.classroom import similarity  # noqa: E402
 
 ATTRIBUTES = re.compile(r'\bself\.(\w+)')
 

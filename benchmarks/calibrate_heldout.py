@@ -1,4 +1,4 @@
-"""Calibrate the held-out transforms and the plausibility ceilings (graders/heldout.py, rubric [heldout]
+"""Calibrate the held-out transforms and the plausibility ceilings (graders/data/heldout.py, rubric [heldout]
 and each run's `ceiling`): grade the reference's grader-controlled CIFAR-10 runs with each run seeded
 0..N-1, once on the drawn held-out images as they are and once transformed (mirror, shift, noise), and
 print the accuracies beside each run's threshold and ceiling.
@@ -17,8 +17,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from graders.grade import grade  # noqa: E402
-from graders.rubric import load_rubric  # noqa: E402
+from graders.engine.grade import grade  # noqa: E402
+from graders.engine.rubric import load_rubric  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 PARTS = {

@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from graders.grade import grade  # noqa: E402
-from graders.rubric import load_rubric  # noqa: E402
+from graders.engine.grade import grade  # noqa: E402
+from graders.engine.rubric import load_rubric  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1] / 'reference' / '1_cs231n'
 RUNS = ('softmax', 'two_layer_net', 'convnet_overfit', 'convnet')   # the [cifar10.*] tables

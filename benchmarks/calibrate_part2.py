@@ -20,8 +20,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from fixtures import part2_zoo as zoo  # noqa: E402
-from graders.grade import grade  # noqa: E402
-from graders.rubric import load_rubric  # noqa: E402
+from graders.engine.grade import grade  # noqa: E402
+from graders.engine.rubric import load_rubric  # noqa: E402
 
 REFERENCE = Path(__file__).resolve().parents[1] / 'reference' / '2_pytorch'
 SELECT = ' or '.join(zoo.MODEL_CHECKS)

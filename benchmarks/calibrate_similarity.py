@@ -27,7 +27,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures import similarity as fx  # noqa: E402
-from graders import similarity  # noqa: E402
+from graders.classroom import similarity  # noqa: E402
 
 COPY_SEEDS = (1, 2, 3)
 
@@ -105,7 +105,7 @@ def main() -> int:
     print(f'\nhighest independent {worst_independent:.3f}, lowest copy {worst_copy:.3f}: ', end='')
     if worst_independent < worst_copy:
         print(f'separable; midpoint {(worst_independent + worst_copy) / 2:.3f}, '
-              f'THRESHOLD in graders/similarity.py is {similarity.THRESHOLD}')
+              f'THRESHOLD in graders/classroom/similarity.py is {similarity.THRESHOLD}')
     else:
         print('NOT separable with these parameters')
     print(f'\nown fingerprints of our reference per unit (judged at {similarity.MIN_FINGERPRINTS} or more, '

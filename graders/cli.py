@@ -3,7 +3,7 @@
 Exit codes: 0 when the command did its job; 2 when it could not, because of its arguments (argparse)
 or of something the user can fix (missing or broken data). Then stderr holds exactly one line,
 `hw1grade: error: ...`, and no traceback. Code 1 is left for commands that ran but report failures;
-code 3 (graders.outcome.EXIT_GRADER_ERROR) is `grade`'s grader error: the grader failed here, and the
+code 3 (graders.engine.outcome.EXIT_GRADER_ERROR) is `grade`'s grader error: the grader failed here, and the
 submission was not graded.
 
 To add a command group, write a function that takes the top-level subparsers, adds its parser(s) and
@@ -17,18 +17,18 @@ import argparse
 import sys
 from pathlib import Path
 
-from graders import cifar10
-from graders.batch import add_batch_commands
-from graders.challenge import add_challenge_commands
-from graders.doctor import add_doctor_commands
-from graders.example import add_example_commands
-from graders.gradescope import add_export_commands
-from graders.grade import add_grade_commands
-from graders.leaderboard import add_leaderboard_commands
-from graders.notebooks import add_notebooks_commands
-from graders.part2_runs import add_reference_commands
-from graders.similarity import add_similarity_commands
-from graders.starter import add_starter_commands
+from graders.data import cifar10
+from graders.classroom.batch import add_batch_commands
+from graders.data.challenge import add_challenge_commands
+from graders.engine.doctor import add_doctor_commands
+from graders.course.example import add_example_commands
+from graders.classroom.gradescope import add_export_commands
+from graders.engine.grade import add_grade_commands
+from graders.classroom.leaderboard import add_leaderboard_commands
+from graders.notebooks.runner import add_notebooks_commands
+from graders.course.part2_runs import add_reference_commands
+from graders.classroom.similarity import add_similarity_commands
+from graders.course.starter import add_starter_commands
 
 EXIT_OK, EXIT_USER_ERROR = 0, 2
 USER_ERRORS: tuple[type[Exception], ...] = (cifar10.DataError, OSError)

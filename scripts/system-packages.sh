@@ -3,7 +3,7 @@
 # `make setup` (so `make demo` and `make test`, the README's commands) runs this first; .ci/run runs
 # `make test`.
 #
-#   bubblewrap         sandboxes submission code (graders/sandbox.py): without it submissions run with
+#   bubblewrap         sandboxes submission code (graders/engine/sandbox.py): without it submissions run with
 #                      resource limits only
 #   chromium           prints notebooks to PDF (collect_submission.sh); fonts-dejavu-core for their text
 #   poppler-utils      pdftoppm renders submitted PDFs back (Part 2 grading, the tests)

@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
-from graders import challenge, cifar10, cli, heldout
+from graders.data import challenge, cifar10, heldout
+from graders import cli
 
 
 @pytest.fixture

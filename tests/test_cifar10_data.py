@@ -1,4 +1,4 @@
-"""`hw1grade data fetch`, graders.cifar10 and get_datasets.sh, on tiny archives in the official format."""
+"""`hw1grade data fetch`, graders.data.cifar10 and get_datasets.sh, on tiny archives in the official format."""
 
 import hashlib
 import json
@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
-from graders import cifar10, cli
+from graders.data import cifar10
+from graders import cli
 
 REPO = Path(__file__).resolve().parents[1]
 GET_DATASETS = REPO / "reference/1_cs231n/cs231n/datasets/get_datasets.sh"

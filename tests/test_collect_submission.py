@@ -12,9 +12,9 @@ import nbformat
 import pytest
 
 from graders import cli
-from graders.example import FIXED_DATE, NOT_COPIED, REFERENCE_PART1, normalize_zip, part1_workdir
-from graders.notebooks import NOTEBOOKS, execute_notebook
-from graders.part2_runs import run_in
+from graders.course.example import FIXED_DATE, NOT_COPIED, REFERENCE_PART1, normalize_zip, part1_workdir
+from graders.notebooks.runner import NOTEBOOKS, execute_notebook
+from graders.course.part2_runs import run_in
 from tests.collect_helpers import (assert_every_page_has_ink, files_under, listed_in, pdf_image_count, pdf_text,
                                    plant, require_programs, zip_names)
 

@@ -1,8 +1,8 @@
-"""graders/heldout.py: the course secret, the per-grade draw, the label-preserving transforms, the ceilings."""
+"""graders/data/heldout.py: the course secret, the per-grade draw, the label-preserving transforms, the ceilings."""
 import numpy as np
 import pytest
 
-from graders import heldout
+from graders.data import heldout
 
 SECRET = heldout.CourseSecret(b'a secret of the tests, long enough', 'test')
 

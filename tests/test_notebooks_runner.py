@@ -1,4 +1,4 @@
-"""graders.notebooks on tiny notebooks made here: errors, probes, kernel command prefix, CLI, summary."""
+"""graders.notebooks.runner on tiny notebooks made here: errors, probes, kernel command prefix, CLI, summary."""
 import json
 import os
 import time
@@ -8,7 +8,7 @@ import nbformat
 import pytest
 
 from graders import cli
-from graders import notebooks as nbrun
+from graders.notebooks import runner as nbrun
 
 
 def write_notebook(path, *sources, markdown_first=True):

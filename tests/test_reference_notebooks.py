@@ -1,7 +1,7 @@
 """The four Part 1 reference notebooks run headlessly on real CIFAR-10 and reach the homework's figures.
 
 Each notebook is executed once (top to bottom, cwd = reference/1_cs231n, as a student runs it); the
-assertions read the probes of graders.notebooks.PROBES, i.e. values evaluated in the kernel after the
+assertions read the probes of graders.notebooks.runner.PROBES, i.e. values evaluated in the kernel after the
 last cell, never the notebook's text or printed output.
 """
 import math
@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders import notebooks as nbrun
-from graders.cifar10 import FOLDER, place
+from graders.notebooks import runner as nbrun
+from graders.data.cifar10 import FOLDER, place
 
 ROOT = Path(__file__).resolve().parent.parent
 PART1 = ROOT / 'reference' / '1_cs231n'

@@ -16,10 +16,10 @@ from PIL import Image
 
 import notebook_to_pdf  # reference/1_cs231n is on sys.path: its find_browser() finds Chromium
 from fixtures import similarity as fx
-from graders import similarity
+from graders.classroom import similarity
 from graders.cli import main
-from graders.gradebook import write_class_outputs
-from graders.rubric import load_rubric
+from graders.classroom.gradebook import write_class_outputs
+from graders.engine.rubric import load_rubric
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -19,9 +19,10 @@ import nbformat
 import pytest
 
 from fixtures import tiny_cifar
-from graders import cifar10, starter
+from graders.data import cifar10
+from graders.course import starter
 from graders.cli import main
-from graders.notebooks import execute_notebook
+from graders.notebooks.runner import execute_notebook
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / 'student'

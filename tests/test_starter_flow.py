@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fixtures import tiny_cifar
-from graders.notebooks import execute_notebook
-from graders.starter import build_starter, write_tree
+from graders.notebooks.runner import execute_notebook
+from graders.course.starter import build_starter, write_tree
 from tests.collect_helpers import assert_every_page_has_ink, listed_in, require_programs
 
 

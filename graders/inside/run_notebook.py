@@ -6,7 +6,7 @@ back as JSON. Whoever asks reads the state the notebook really computed, never t
 it or its printed output.
 
 Two callers share this code:
-- `graders.notebooks` (trusted side: `hw1grade notebooks run`, the reference notebook tests) imports
+- `graders.notebooks.runner` (trusted side: `hw1grade notebooks run`, the reference notebook tests) imports
   it and runs the reference notebooks with the real data, outside any sandbox;
 - the grader runs this file as a script *inside the sandbox* for a submission's notebook:
 
@@ -17,7 +17,7 @@ Two callers share this code:
   script stops at the first failing cell (as Jupyter's "Run All" does; the cells after it would
   only fail with NameErrors), still evaluates the probes, and writes `summary_dict()` as JSON to
   FILE, rewritten before and after every cell so that a run killed from outside still says where it
-  was. The trusted side reads FILE as untrusted data (`graders.notebook_grading`).
+  was. The trusted side reads FILE as untrusted data (`graders.notebooks.grading`).
 
 Standard library, nbformat, nbclient and jupyter_client only: nothing from `graders`, since only
 graders/inside/ is mounted in the sandbox.
@@ -327,7 +327,7 @@ def execute_notebook(path: str | os.PathLike, cwd: str | os.PathLike | None = No
 
 def summary_dict(run: NotebookRun | None, *, finished: bool, fatal: str | None = None,
                  seconds: float | None = None) -> dict[str, Any]:
-    """What the script reports: JSON types only, errors capped (see `graders.notebook_grading`).
+    """What the script reports: JSON types only, errors capped (see `graders.notebooks.grading`).
 
     fatal: why the notebook could not be run at all (unreadable, the kernel did not start), if so.
     """

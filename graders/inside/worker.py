@@ -1,6 +1,6 @@
 """The sandboxed end of the bridge: imports submission code and runs the calls the grader asks for.
 
-Started by `graders.bridge.Worker` inside the sandbox, in the submission's folder:
+Started by `graders.engine.bridge.Worker` inside the sandbox, in the submission's folder:
 
     python -I -B /opt/hw1grade/worker.py --channel REQ_FD,REP_FD [--path DIR ...] [--max-reply BYTES]
 

@@ -2,7 +2,7 @@
 
 The sandbox receives training images and labels and the held-out images; the held-out labels stay
 in this process, which scores the predictions that come back. The held-out images are drawn per grade
-with the course secret and transformed (graders/heldout.py), so their public labels cannot be looked
+with the course secret and transformed (graders/data/heldout.py), so their public labels cannot be looked
 up; an accuracy above the run's plausibility ceiling (rubric `ceiling`) earns nothing and is flagged.
 """
 
@@ -14,10 +14,10 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from graders import cifar10, heldout
-from graders.checks import as_array
-from graders.outcome import GraderError
-from graders.plugin import fail
+from graders.data import cifar10, heldout
+from graders.engine.checks import as_array
+from graders.engine.outcome import GraderError
+from graders.engine.plugin import fail
 
 
 @dataclass
@@ -71,7 +71,7 @@ class CifarTask:
 
 @pytest.fixture(scope='session')
 def course_secret(settings, context_notes) -> heldout.CourseSecret:
-    """The course secret of the held-out draws (graders/heldout.py); a note says when it is the demo one."""
+    """The course secret of the held-out draws (graders/data/heldout.py); a note says when it is the demo one."""
     try:
         secret = heldout.course_secret(settings)
     except heldout.SecretError as err:
@@ -140,8 +140,8 @@ def extension(sandbox, submission, context_notes, build_cache, budget):
     """The submission's Cython extension, built inside the sandbox from its own .pyx; the checks that
     need the fast layers fail with the build's message when it does not build (with the budget's
     verdict when the grading budget cut the build short)."""
-    from graders.bridge import BudgetExhausted
-    from graders.build import BUILD_TIMEOUT, build_extension
+    from graders.engine.bridge import BudgetExhausted
+    from graders.part1.build import BUILD_TIMEOUT, build_extension
     timeout, _ = budget.cap(BUILD_TIMEOUT) if budget is not None else (BUILD_TIMEOUT, False)
     build = build_extension(submission, sandbox, cache_dir=build_cache, timeout=max(timeout, 1.0))
     context_notes.extend(build.notes)

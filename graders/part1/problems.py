@@ -2,7 +2,7 @@
 
 import numpy as np
 
-from graders.reference import part1
+from graders.part1.reference import part1
 
 
 def toy_two_layer_problem():

@@ -15,9 +15,9 @@ clipped probabilities) change the loss by far less than the tolerance.
 import numpy as np
 import pytest
 
-from graders.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
+from graders.engine.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
 from graders.part1.problems import conventions, matching_conventions, problem, telling_problem
-from graders.plugin import fail
+from graders.engine.plugin import fail
 
 LOSS = 'cs231n.classifiers.softmax:softmax_loss_vectorized'
 SOFTMAX = 'cs231n.classifiers.linear_classifier:Softmax'

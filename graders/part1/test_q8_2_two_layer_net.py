@@ -10,10 +10,10 @@ it (CS231n's own notes) are both correct.
 import numpy as np
 import pytest
 
-from graders.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
+from graders.engine.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
 from graders.part1.problems import random_two_layer_problem, toy_two_layer_problem
-from graders.plugin import fail
-from graders.reference import part1
+from graders.engine.plugin import fail
+from graders.part1.reference import part1
 
 NET = 'cs231n.classifiers.neural_net:two_layer_net'
 TRAINER = 'cs231n.classifier_trainer:ClassifierTrainer'

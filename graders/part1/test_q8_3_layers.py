@@ -11,8 +11,8 @@ weigh most, the other kinds share the rest (rubric [partial_credit]).
 import numpy as np
 import pytest
 
-from graders.checks import Cases, as_tuple, expect_close
-from graders.reference import part1
+from graders.engine.checks import Cases, as_tuple, expect_close
+from graders.part1.reference import part1
 
 LAYERS = 'cs231n.layers'
 

@@ -8,9 +8,9 @@ fast layers built from its Cython extension, and its trainer. The trainer runs w
 import numpy as np
 import pytest
 
-from graders.checks import as_array, as_scalar, as_tuple, expect_close
-from graders.plugin import fail
-from graders.reference import part1
+from graders.engine.checks import as_array, as_scalar, as_tuple, expect_close
+from graders.engine.plugin import fail
+from graders.part1.reference import part1
 
 CONVNET = 'cs231n.classifiers.convnet'
 NET = f'{CONVNET}:two_layer_convnet'

@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graders.bridge import SandboxError
-from graders.checks import as_array
+from graders.engine.bridge import SandboxError
+from graders.engine.checks import as_array
 from graders.part2.models import PROBE, SPECS
 
 WEIGHTS_FILES = ('mymodel_weights.pt', 'mymodel.pt')

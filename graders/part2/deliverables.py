@@ -10,11 +10,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graders import companions, untrusted
-from graders.bridge import SubmissionRaised
-from graders.checks import describe
-from graders.plugin import fail
-from graders.train_log import PROGRESS, TEST, parse_train_log
+from graders.engine import companions, untrusted
+from graders.engine.bridge import SubmissionRaised
+from graders.engine.checks import describe
+from graders.engine.plugin import fail
+from graders.part2.train_log import PROGRESS, TEST, parse_train_log
 
 PROBE = 'part2_probe'
 TEXT_BYTES = 20 << 20         # logs and extra.md longer than this are read up to here
@@ -51,7 +51,7 @@ def key(name: str) -> str:
 
 def submitted_files(root: Path) -> list[str]:
     """Relative paths of the regular files of the submission (links and special files left out, never
-    followed: `graders.untrusted.walk`), shallowest first; hidden folders and __pycache__ skipped."""
+    followed: `graders.engine.untrusted.walk`), shallowest first; hidden folders and __pycache__ skipped."""
     found = []
     for rel, entry in untrusted.walk(root, max_entries=4 * MAX_FILES, skip=('__pycache__',), skip_hidden=True):
         if entry.kind == untrusted.FILE:
@@ -113,7 +113,7 @@ def find_plot(files: list[str], model: str, plot: str) -> tuple[str | None, str 
 
 def read_text(root: Path, path: str) -> str:
     """root/path as text, up to TEXT_BYTES ('' when it is no longer a regular file: links and FIFOs
-    planted since the listing are not followed, `graders.untrusted.read_text`)."""
+    planted since the listing are not followed, `graders.engine.untrusted.read_text`)."""
     return untrusted.read_text(root, path, TEXT_BYTES)
 
 
@@ -216,7 +216,7 @@ def check_plots(worker, files: list[str], model: str, record, notes: list[str] |
 def check_pdf(worker, root: Path, files: list[str], record) -> None:
     """2_pytorch.pdf exists, renders, and shows something. The assignment has it uploaded as its own
     file beside 2_pytorch.zip: one in the zip is used, else the one uploaded beside it
-    (graders/companions.py copied it into the scratch copy)."""
+    (graders/engine/companions.py copied it into the scratch copy)."""
     path = find(files, {'2pytorch'}, ('.pdf',))
     if path is None:
         beside = companions.uploaded(root)

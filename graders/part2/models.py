@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
-from graders.bridge import CallTimeout, SubmissionRaised
-from graders.checks import as_array, describe
-from graders.heldout import implausible
-from graders.intake import read_submitted
-from graders.plugin import fail
+from graders.engine.bridge import CallTimeout, SubmissionRaised
+from graders.engine.checks import as_array, describe
+from graders.data.heldout import implausible
+from graders.engine.intake import read_submitted
+from graders.engine.plugin import fail
 
 PROBE = 'part2_probe'
 IM_SIZE = (3, 32, 32)

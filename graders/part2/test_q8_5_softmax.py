@@ -6,7 +6,7 @@ applied inside forward is accepted: the loss is then taken of its logarithm)."""
 import pytest
 
 from graders.part2 import deliverables, models
-from graders.plugin import fail
+from graders.engine.plugin import fail
 
 SPEC = models.SPECS['softmax']
 

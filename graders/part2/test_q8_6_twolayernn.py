@@ -6,7 +6,7 @@ size run_twolayernn.sh passes): Linear(3072 -> hidden_dim), a nonlinearity, Line
 import pytest
 
 from graders.part2 import deliverables, models
-from graders.plugin import fail
+from graders.engine.plugin import fail
 
 SPEC = models.SPECS['twolayernn']
 

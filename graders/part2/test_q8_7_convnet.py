@@ -6,7 +6,7 @@ a convolution somewhere; one that ignores the kernel_size run_convnet.sh passes 
 import pytest
 
 from graders.part2 import deliverables, models
-from graders.plugin import fail
+from graders.engine.plugin import fail
 
 SPEC = models.SPECS['convnet']
 

@@ -9,7 +9,7 @@ a disagreement is a review flag in the report, not a change of points."""
 import pytest
 
 from graders.part2 import deliverables
-from graders.plugin import fail
+from graders.engine.plugin import fail
 
 
 def record_scores(record, scores):

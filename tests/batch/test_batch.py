@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 
 from graders import cli
-from graders.batch import grade_task, run_batch
-from graders.submissions import Job
+from graders.classroom.batch import grade_task, run_batch
+from graders.classroom.submissions import Job
 from tests.batch.conftest import EXAMPLES, EXPECTED, FAST, FAST_FLAGS
 from tests.grading.conftest import results_of
 
@@ -87,9 +87,9 @@ def test_a_grader_crash_is_a_crash_verdict():
 
 
 def test_review_flags_come_from_the_notes_and_the_notebooks():
-    from graders.batch import outcome
-    from graders.report import Graded
-    from graders.rubric import load_rubric
+    from graders.classroom.batch import outcome
+    from graders.engine.report import Graded
+    from graders.engine.rubric import load_rubric
     graded = Graded('x.zip', 2, load_rubric(), [], 1.0, notes=[
         "flagged for review: softmax.log claims 0.900 test accuracy, but the grader's own run measured 0.300",
         "manual review: MyModel did not finish the grader's training run", 'np.int shimmed'],
@@ -99,7 +99,7 @@ def test_review_flags_come_from_the_notes_and_the_notebooks():
 
 
 def test_graders_side_by_side_get_distinct_sandbox_uids(tmp_path):
-    from graders.batch import uid_slot
+    from graders.classroom.batch import uid_slot
     if os.geteuid() != 0:
         pytest.skip('sandbox uids are chosen only when grading as root')
     with uid_slot(tmp_path) as first, uid_slot(tmp_path) as second:

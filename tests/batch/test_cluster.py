@@ -6,7 +6,7 @@ import time
 import pandas as pd
 import pytest
 
-from graders.batch import run_batch
+from graders.classroom.batch import run_batch
 from tests.batch.conftest import EXPECTED, FAST, FAST_FLAGS, ROOT
 from tests.batch.test_batch import check_class_outputs, statuses
 

@@ -3,9 +3,9 @@ import json
 
 import pandas as pd
 
-from graders.gradebook import write_class_outputs
-from graders.leaderboard import FULL, PUBLIC
-from graders.rubric import load_rubric
+from graders.classroom.gradebook import write_class_outputs
+from graders.classroom.leaderboard import FULL, PUBLIC
+from graders.engine.rubric import load_rubric
 
 
 def record(student, label, status, score, questions, flags=(), leaderboard=(), **who):

@@ -12,8 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from graders import cli, gradescope
-from graders.rubric import load_rubric
+from graders import cli
+from graders.classroom import gradescope
+from graders.engine.rubric import load_rubric
 from tests.batch.conftest import EXAMPLES
 from tests.grading.conftest import SCHEMA, results_of
 
@@ -66,7 +67,7 @@ def test_a_time_limit_gradescope_cannot_set_is_refused(tmp_path, minutes):
 
 def test_a_time_limit_below_the_rubrics_budget_is_refused():
     rubric = load_rubric()
-    rubric.settings['budget'] = {'part1': 500, 'part2': 500}   # graders/budget.py's table
+    rubric.settings['budget'] = {'part1': 500, 'part2': 500}   # graders/engine/budget.py's table
     gradescope.check_time_limit(gradescope.BundleConfig('1', 10), rubric)   # 500 s fit in 600 - 60
     with pytest.raises(ValueError, match='raise --time-limit'):
         gradescope.check_time_limit(gradescope.BundleConfig('both', 10), rubric)
@@ -218,11 +219,11 @@ def test_a_grading_process_killed_by_the_container_is_the_graders_failure(tmp_pa
 
 
 def test_a_grader_that_fails_inside_grade_is_not_a_students_zero(tmp_path, monkeypatch):
-    import graders.grade
+    import graders.engine.grade
 
     def broken(*args, **kwargs):
         raise RuntimeError('the graders in graders/part1 could not run')
-    monkeypatch.setattr(graders.grade, 'run_checks', broken)
+    monkeypatch.setattr(graders.engine.grade, 'run_checks', broken)
     (tmp_path / 'submission').mkdir()
     shutil.copy(EXAMPLES / '1_cs231n.zip', tmp_path / 'submission')
     document = gradescope.for_gradescope(gradescope.grade_uploads(tmp_path / 'submission', 'auto', notebooks=False))
@@ -230,7 +231,7 @@ def test_a_grader_that_fails_inside_grade_is_not_a_students_zero(tmp_path, monke
 
 
 def test_the_leaderboard_shows_the_public_split_only():
-    from graders.leaderboard import FULL, PUBLIC
+    from graders.classroom.leaderboard import FULL, PUBLIC
     entries = [{'name': PUBLIC, 'value': 0.61, 'order': 'desc'}, {'name': FULL, 'value': 0.6, 'order': 'desc'}]
     document = gradescope.for_gradescope({'score': 10.0, 'tests': [], 'leaderboard': entries, 'extra_data': {'part': 2}})
     jsonschema.validate(document, SCHEMA)

@@ -2,7 +2,7 @@
 import shutil
 import zipfile
 
-from graders.submissions import content_digest, discover
+from graders.classroom.submissions import content_digest, discover
 from tests.batch.conftest import EXAMPLES
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from graders.sandbox import Sandbox
+from graders.engine.sandbox import Sandbox
 
 ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / 'fixtures' / 'hostile'

@@ -5,7 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from graders.bridge import (BadValue, CallTimeout, Handle, SandboxError, SubmissionRaised,
+from graders.engine.bridge import (BadValue, CallTimeout, Handle, SandboxError, SubmissionRaised,
                             Worker, WorkerDied)
 
 

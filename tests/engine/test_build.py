@@ -5,8 +5,8 @@ import textwrap
 import numpy as np
 import pytest
 
-from graders.bridge import Worker
-from graders.build import LEVEL2_NOTE, build_extension, remove_stale_builds
+from graders.engine.bridge import Worker
+from graders.part1.build import LEVEL2_NOTE, build_extension, remove_stale_builds
 
 from .conftest import ROOT
 

@@ -1,8 +1,8 @@
 """The build cache: identical extension sources are compiled once, and only those sources reach the build."""
 import pytest
 
-from graders.bridge import Worker
-from graders.build import build_extension, source_digest
+from graders.engine.bridge import Worker
+from graders.part1.build import build_extension, source_digest
 
 from .test_build import STARTER_PYX, write_package
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from graders.bridge import Worker
-from graders.sandbox import INSIDE_SOURCE
+from graders.engine.bridge import Worker
+from graders.engine.sandbox import INSIDE_SOURCE
 
 ROOT = Path(__file__).resolve().parents[2]
 KITTEN = ROOT / 'reference' / '1_cs231n' / 'kitten.jpg'

@@ -7,8 +7,9 @@ import textwrap
 
 import pytest
 
-from graders import cli, doctor
-from graders.doctor import Check, Preflight
+from graders import cli
+from graders.engine import doctor
+from graders.engine.doctor import Check, Preflight
 
 from .conftest import CROSSTALK_UID, ROOT
 
@@ -68,7 +69,7 @@ def test_a_failing_probe_is_a_failed_line_not_a_crash():
 DRIVER = textwrap.dedent('''
     import argparse, json, os, sys
     sys.path.insert(0, sys.argv[1])
-    from graders import doctor
+    from graders.engine import doctor
     code = doctor.doctor_command(argparse.Namespace(json=True, quick=True, part=1, uid=int(sys.argv[2])))
     print(json.dumps({'code': code}))
 ''')

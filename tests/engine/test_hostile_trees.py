@@ -16,12 +16,13 @@ import pytest
 
 from fixtures import hostile_trees as ht
 from fixtures import tiny_cifar
-from graders import cifar10, intake, untrusted
-from graders import notebook_grading as ng
-from graders.bridge import SubmissionRaised, Worker
-from graders.build import CACHE_RECORD, _restore, build_extension
+from graders.data import cifar10
+from graders.engine import intake, untrusted
+from graders.notebooks import grading as ng
+from graders.engine.bridge import SubmissionRaised, Worker
+from graders.part1.build import CACHE_RECORD, _restore, build_extension
 from graders.part2 import deliverables
-from graders.sandbox import TORCH_LIMITS
+from graders.engine.sandbox import TORCH_LIMITS
 
 from .test_build import STARTER_SETUP, write_package
 from .test_build_cache import PYX

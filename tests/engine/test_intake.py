@@ -1,4 +1,4 @@
-"""graders.intake: hostile zips become verdicts, real layouts are found, junk is skipped with notes."""
+"""graders.engine.intake: hostile zips become verdicts, real layouts are found, junk is skipped with notes."""
 
 import io
 import os
@@ -12,8 +12,8 @@ import pytest
 from fixtures.hostile_zips import (
     HOSTILE_ZIPS, Member, file_member, reference_files, repeated_member_stream, tree_members, write_raw_zip,
 )
-from graders import intake
-from graders.intake import IntakeError, Limits, open_submission
+from graders.engine import intake
+from graders.engine.intake import IntakeError, Limits, open_submission
 
 REPO = Path(__file__).resolve().parents[2]
 REFERENCE = {1: REPO / "reference" / "1_cs231n", 2: REPO / "reference" / "2_pytorch"}

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
-from graders import seccomp
-from graders.sandbox import LEVELS, Sandbox
+from graders.engine import seccomp
+from graders.engine.sandbox import LEVELS, Sandbox
 
 from .conftest import CROSSTALK_UID, ROOT, level_sandbox
 
@@ -134,7 +134,7 @@ def test_a_grade_leaves_nothing_the_next_can_find(fresh_box, level):
 def test_the_rlimits_sweep_spares_scratch_folders(fresh_box):
     """A folder sandbox code made in /tmp goes; another grader's scratch folder (same uid, a sandbox of
     another process: not in this process's list) stays, known by the mark only root can set."""
-    import graders.sandbox as sandbox_module
+    import graders.engine.sandbox as sandbox_module
     if os.geteuid() != 0:
         pytest.skip('the sweep runs only as root')
     other = fresh_box('rlimits')
@@ -157,8 +157,8 @@ def test_the_rlimits_sweep_spares_scratch_folders(fresh_box):
 DRIVER = textwrap.dedent('''
     import json, sys, tempfile
     sys.path.insert(0, sys.argv[1])
-    from graders.sandbox import Sandbox
-    from graders.doctor import python_check
+    from graders.engine.sandbox import Sandbox
+    from graders.engine.doctor import python_check
     found = {}
     for level in ('bubblewrap', 'namespaces', 'rlimits'):
         box = Sandbox(tempfile.mkdtemp(), isolation=level, uid=int(sys.argv[2]))

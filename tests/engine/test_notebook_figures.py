@@ -1,13 +1,13 @@
-"""Reading notebooks as data (graders/notebook_figures.py): which starter a notebook comes from, the
+"""Reading notebooks as data (graders/notebooks/figures.py): which starter a notebook comes from, the
 figures its outputs print (one parser for the claims and for the grader's own run), and whose cell
 failed. The 2019-style notebooks are fixtures/corpus2019.py's."""
 import nbformat
 import pytest
 
 from fixtures import corpus2019
-from graders import notebook_figures as nf
-from graders import notebook_grading as ng
-from graders.notebooks import NOTEBOOKS
+from graders.notebooks import figures as nf
+from graders.notebooks import grading as ng
+from graders.notebooks.runner import NOTEBOOKS
 
 from .conftest import ROOT
 

@@ -13,11 +13,11 @@ import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
-from graders import cifar10
-from graders import notebook_grading as ng
-from graders.notebook_figures import HW1GRADE
-from graders.notebooks import PROBES, TEST_PREDICTIONS, probes_without_test_labels
-from graders.sandbox import Sandbox
+from graders.data import cifar10
+from graders.notebooks import grading as ng
+from graders.notebooks.figures import HW1GRADE
+from graders.notebooks.runner import PROBES, TEST_PREDICTIONS, probes_without_test_labels
+from graders.engine.sandbox import Sandbox
 
 from .conftest import ROOT
 from .test_sandbox import host_processes_with

@@ -4,10 +4,10 @@ import json
 import jsonschema
 import pytest
 
-from graders.plugin import CheckResult
-from graders.report import Graded, html_report, terminal_table
-from graders.results import SCHEMA_FILE, build_results, question_totals, score_checks, write_results
-from graders.rubric import load_rubric, share_points
+from graders.engine.plugin import CheckResult
+from graders.engine.report import Graded, html_report, terminal_table
+from graders.engine.results import SCHEMA_FILE, build_results, question_totals, score_checks, write_results
+from graders.engine.rubric import load_rubric, share_points
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 

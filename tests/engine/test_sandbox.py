@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from graders.cifar10 import resolve_cache_dir
-from graders.sandbox import SANDBOX_UID, SUBMISSION_DIR, Limits, Sandbox, warn_once
+from graders.data.cifar10 import resolve_cache_dir
+from graders.engine.sandbox import SANDBOX_UID, SUBMISSION_DIR, Limits, Sandbox, warn_once
 
 from .conftest import CROSSTALK_UID, ROOT, level_sandbox
 
@@ -304,7 +304,7 @@ def test_forced_rlimits_level_still_drops_privileges_and_filters(open_scratch):
 def test_rlimits_level_cuts_the_network_where_the_kernel_allows(open_scratch, monkeypatch):
     """Namespaces pretended denied (not forced): the fallback still enters a network namespace when
     the kernel lets root have one, so nothing can be reached."""
-    import graders.sandbox as sandbox_module
+    import graders.engine.sandbox as sandbox_module
     if os.geteuid() != 0:
         pytest.skip('only root can enter a network namespace without a user namespace')
     monkeypatch.setattr(sandbox_module, '_namespaces_problem', lambda *a: 'namespaces pretended denied')

@@ -1,4 +1,4 @@
-"""graders/untrusted.py: scratch-tree files read and written without following what the sandbox planted,
+"""graders/engine/untrusted.py: scratch-tree files read and written without following what the sandbox planted,
 and text from the sandbox cleaned before anyone sees it."""
 import json
 import os
@@ -10,9 +10,9 @@ import jsonschema
 import pytest
 
 from fixtures.hostile_trees import host_secret
-from graders import untrusted
-from graders.results import SCHEMA_FILE, bounded, write_results
-from graders.untrusted import UnsafeFile, clean_notes, clean_text
+from graders.engine import untrusted
+from graders.engine.results import SCHEMA_FILE, bounded, write_results
+from graders.engine.untrusted import UnsafeFile, clean_notes, clean_text
 
 ESCAPES = '\x1b]0;pwned\x07\x1b[2J\x1b[H\x1b[32m 5.00 / 5 \x1b[0m\r\x9b2J\x1bP1$r\x1b\\\x07\x00\u202e'
 

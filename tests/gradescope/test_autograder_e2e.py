@@ -1,7 +1,7 @@
 """autograder.zip run the way Gradescope runs it: as root, the real setup.sh builds the real /autograder
 (packages, Python 3.11, venv, the reference's Cython extension, CIFAR-10, the challenge labels, the
 doctor), then run_autograder grades uploads placed in /autograder/submission into
-/autograder/results/results.json. Every results.json is checked against graders/results.schema.json.
+/autograder/results/results.json. Every results.json is checked against graders/engine/results.schema.json.
 
 - the bundled examples with the default options (notebooks included): 13/13 and 16/16;
 - a mutant of each part (fixtures/mutants.py, fixtures/part2_mutants.py) loses exactly its declared
@@ -28,8 +28,8 @@ import pytest
 
 from fixtures import mutants, part2_mutants
 from graders import cli
-from graders.cifar10 import ARCHIVE_ENV, ARCHIVE_NAME, resolve_cache_dir
-from graders.rubric import load_rubric
+from graders.data.cifar10 import ARCHIVE_ENV, ARCHIVE_NAME, resolve_cache_dir
+from graders.engine.rubric import load_rubric
 from tests.batch.conftest import EXAMPLES
 from tests.grading.conftest import results_of
 

@@ -1,4 +1,4 @@
-"""Fixtures of the grading tests: whole submissions graded by graders/grade.py, as TAs and students do."""
+"""Fixtures of the grading tests: whole submissions graded by graders/engine/grade.py, as TAs and students do."""
 import json
 import os
 from pathlib import Path
@@ -6,8 +6,8 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from graders.results import SCHEMA_FILE
-from graders.sandbox import Sandbox
+from graders.engine.results import SCHEMA_FILE
+from graders.engine.sandbox import Sandbox
 
 SCHEMA = json.loads(SCHEMA_FILE.read_text())
 

@@ -1,14 +1,14 @@
 """One wall-clock budget per part, and an import that timed out once is not waited for again
-(graders/budget.py, bridge.Worker._load), on a submission whose cs231n/layers.py sleeps ten minutes
+(graders/engine/budget.py, bridge.Worker._load), on a submission whose cs231n/layers.py sleeps ten minutes
 at import time (fixtures/slow_import.py)."""
 import dataclasses
 
 import pytest
 
 from fixtures.slow_import import SLOW_IMPORT, build_slow_import
-from graders.grade import grade
-from graders.outcome import CheckStatus, Status
-from graders.rubric import load_rubric
+from graders.engine.grade import grade
+from graders.engine.outcome import CheckStatus, Status
+from graders.engine.rubric import load_rubric
 
 from .conftest import results_of
 

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from graders import challenge, heldout
-from graders.challenge import ChallengeLabels, PredictionsError, accuracies, read_predictions
+from graders.data import challenge, heldout
+from graders.data.challenge import ChallengeLabels, PredictionsError, accuracies, read_predictions
 
 
 def csv_text(rows, header='image_id,label'):

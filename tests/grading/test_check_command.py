@@ -7,8 +7,9 @@ from pathlib import Path
 import pytest
 
 from fixtures import tiny_cifar
-from graders import cifar10, cli
-from graders.grade import student_cifar10
+from graders.data import cifar10
+from graders import cli
+from graders.engine.grade import student_cifar10
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCE = ROOT / 'reference' / '1_cs231n'

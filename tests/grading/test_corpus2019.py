@@ -4,7 +4,7 @@ course environment and the bridge converted (np.matrix, np.int, inputs changed i
 import pytest
 
 from fixtures import corpus2019
-from graders.grade import grade
+from graders.engine.grade import grade
 
 from .conftest import results_of
 
@@ -29,7 +29,7 @@ def test_the_correct_2019_style_notebooks_run_ok_with_measured_figures(tmp_path,
     """All four 2019-style notebooks run to their end in the sandbox with the course environment
     (six, the kitten cell's scipy.misc without the pictures, np.int, a Windows data path), and the
     report measures them without our variable names: printed figures, test accuracy scored here."""
-    from graders.notebook_grading import run_submission_notebooks
+    from graders.notebooks.grading import run_submission_notebooks
     root = corpus2019.build('correct', tmp_path / '1_cs231n')
     reports = {r['name']: r for r in run_submission_notebooks(root, cifar_dir=cifar10_dir)}
     for name, report in reports.items():

@@ -1,4 +1,4 @@
-"""A failure of the grader's machine is the grader's, never the student's (graders/outcome.py).
+"""A failure of the grader's machine is the grader's, never the student's (graders/engine/outcome.py).
 
 A simulated bare machine: the sandbox's interpreter lives where the sandbox user cannot reach it (a
 0700 folder, as pyenv or conda in root's home directory), or the preflight finds the machine unfit.
@@ -13,14 +13,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from graders import cli, doctor
-from graders.batch import grade_task, store
-from graders.grade import grade
-from graders.gradebook import write_class_outputs
-from graders.outcome import EXIT_GRADER_ERROR, GRADER_ERROR_MESSAGE, NOT_GRADED, CheckStatus, Status
-from graders.rubric import load_rubric
-from graders.sandbox import Sandbox
-from graders.submissions import Job
+from graders import cli
+from graders.engine import doctor
+from graders.classroom.batch import grade_task, store
+from graders.engine.grade import grade
+from graders.classroom.gradebook import write_class_outputs
+from graders.engine.outcome import EXIT_GRADER_ERROR, GRADER_ERROR_MESSAGE, NOT_GRADED, CheckStatus, Status
+from graders.engine.rubric import load_rubric
+from graders.engine.sandbox import Sandbox
+from graders.classroom.submissions import Job
 
 from .conftest import results_of
 

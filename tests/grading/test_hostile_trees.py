@@ -5,8 +5,8 @@ import pytest
 
 from fixtures import hostile_trees as ht
 from fixtures import mutants
-from graders.grade import grade
-from graders.report import terminal_table
+from graders.engine.grade import grade
+from graders.engine.report import terminal_table
 
 from .conftest import results_of
 

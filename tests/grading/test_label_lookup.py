@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from fixtures import label_lookup
-from graders import challenge, cifar10, heldout
-from graders.grade import grade
-from graders.rubric import load_rubric
+from graders.data import challenge, cifar10, heldout
+from graders.engine.grade import grade
+from graders.engine.rubric import load_rubric
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.cifar, pytest.mark.slow]
@@ -118,7 +118,7 @@ def test_predictions_from_public_labels_are_defeated_by_the_secret_challenge(cif
 def mymodel_submission(tmp_path_factory):
     """The reference 2_pytorch with a fresh MyModel saved as train.py saves it: mymodel.pt (the whole
     module) and mymodel_weights.pt (its state_dict)."""
-    from graders.part2_runs import run_in
+    from graders.course.part2_runs import run_in
     folder = tmp_path_factory.mktemp('crosscheck') / '2_pytorch'
     shutil.copytree(ROOT / 'reference' / '2_pytorch', folder, ignore=shutil.ignore_patterns('data', '__pycache__'))
     proc = run_in(folder, 'python', '-c', 'import torch; from models.mymodel import MyModel; torch.manual_seed(0); '
@@ -184,7 +184,7 @@ def test_crosscheck_flags_predictions_that_do_not_come_from_the_submitted_model(
 
 def test_a_configured_secret_that_cannot_be_read_is_the_graders_error(monkeypatch, tmp_path):
     """Never a silent fall-back to the public demo draw, never the student's zero."""
-    from graders.outcome import CheckStatus, Status
+    from graders.engine.outcome import CheckStatus, Status
     monkeypatch.setenv(heldout.SECRET_FILE_ENV, str(tmp_path / 'no-such-secret'))
     graded = grade(ROOT / 'reference' / '1_cs231n', part=1, select='cifar10_accuracy and q8_1', notebooks=False)
     [scored] = graded.scored

@@ -18,10 +18,11 @@ import pytest
 
 from fixtures import mutants
 from fixtures.hostile_zips import HOSTILE_ZIPS
-from graders import cifar10, cli
-from graders.grade import grade
-from graders.report import Graded
-from graders.results import ScoredCheck, question_totals
+from graders.data import cifar10
+from graders import cli
+from graders.engine.grade import grade
+from graders.engine.report import Graded
+from graders.engine.results import ScoredCheck, question_totals
 
 from .conftest import results_of
 
@@ -116,7 +117,7 @@ def attack_targets(work: Path, tree: Path, out: Path, cifar10_dir: Path, host: H
     return {'write': [str(p) for p in write] + ['results.json', '../results.json', '../../results.json',
                                                  '~/results.json', '/tmp/results.json'],
             # hostile.py, its own file, is the one that must be found: the snooping works.
-            'read': ['hostile.py', *map(str, read), '~/.cache/hw1grade', 'import:graders.rubric',
+            'read': ['hostile.py', *map(str, read), '~/.cache/hw1grade', 'import:graders.engine.rubric',
                      'import:graders.part1.test_q8_1_softmax', *([archive] if archive else [])],
             'connect': [['127.0.0.1', host.tcp.getsockname()[1]], host.unix_name, ['1.1.1.1', 443]]}
 

@@ -1,5 +1,5 @@
 """Part 2 rules that need no sandbox and no CIFAR-10 (fast): where 2_pytorch.pdf uploaded beside the zip
-is found (grade's `companions`, filled by graders/submissions.py for a batch), which plot names count
+is found (grade's `companions`, filled by graders/classroom/submissions.py for a batch), which plot names count
 for which model, when a log's claimed accuracy is flagged, and the zoo's structural verdicts: its
 architectures as the checks read them, and the layers that never learn, on random images in-process
 (the zoo's training verdicts on real CIFAR-10 are benchmarks/calibrate_part2.py's and, for a few
@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from fixtures import part2_zoo as zoo
-from graders import companions
+from graders.engine import companions
 from graders.part2 import deliverables, models
-from graders.rubric import load_rubric
-from graders.submissions import discover
+from graders.engine.rubric import load_rubric
+from graders.classroom.submissions import discover
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'graders' / 'inside'))

@@ -18,14 +18,15 @@ import numpy as np
 import pytest
 
 from fixtures import part2_mutants as mutants
-from graders import cifar10, cli
-from graders.bridge import SubmissionRaised
-from graders.challenge import build_challenge, load_labels
-from graders.grade import grade
+from graders.data import cifar10
+from graders import cli
+from graders.engine.bridge import SubmissionRaised
+from graders.data.challenge import build_challenge, load_labels
+from graders.engine.grade import grade
 from graders.part2.models import explain
-from graders.part2_runs import MODELS, make_pdf, prepare_workdir, render_notebooks
-from graders.results import SCHEMA_FILE
-from graders.rubric import Rubric, load_rubric
+from graders.course.part2_runs import MODELS, make_pdf, prepare_workdir, render_notebooks
+from graders.engine.results import SCHEMA_FILE
+from graders.engine.rubric import Rubric, load_rubric
 from tests.part2.conftest import tiny_cifar_root  # noqa: F401  (a fixture)
 from tests.part2.test_scripts import train
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from fixtures import part2_zoo as zoo
-from graders.grade import grade
+from graders.engine.grade import grade
 
 REFERENCE = Path(__file__).resolve().parents[2] / 'reference' / '2_pytorch'
 MEMBERS = (zoo.by_name('twolayernn: hidden_dim 10, ReLU'), zoo.by_name('convnet: LeNet with sigmoid activations'))

@@ -3,10 +3,10 @@ regularization convention read where the two conventions cannot be told apart by
 import numpy as np
 import pytest
 
-from graders.bridge import CallTimeout, SubmissionRaised
-from graders.checks import Cases
+from graders.engine.bridge import CallTimeout, SubmissionRaised
+from graders.engine.checks import Cases
 from graders.part1 import problems as q81
-from graders.plugin import PARTIAL_CREDIT, fail
+from graders.engine.plugin import PARTIAL_CREDIT, fail
 
 
 def run_cases(outcomes, share=0.5):

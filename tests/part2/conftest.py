@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
-from graders import cifar10
-from graders.part2_runs import REFERENCE_PART2, prepare_workdir, run_in
+from graders.data import cifar10
+from graders.course.part2_runs import REFERENCE_PART2, prepare_workdir, run_in
 
 sys.path.insert(0, str(REFERENCE_PART2))  # the reference's `models` package, for in-process model tests
 

@@ -7,8 +7,8 @@ import pytest
 from PIL import Image
 
 from graders import cli
-from graders.example import FIXED_DATE
-from graders.part2_runs import MODELS, REFERENCE_PART2, predict_challenge, render_notebooks, run_in
+from graders.course.example import FIXED_DATE
+from graders.course.part2_runs import MODELS, REFERENCE_PART2, predict_challenge, render_notebooks, run_in
 from tests.collect_helpers import assert_every_page_has_ink, listed_in, plant, require_programs, zip_names
 from tests.part2.test_scripts import train
 

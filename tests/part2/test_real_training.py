@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from graders.part2_runs import make_pdf, prepare_workdir, render_notebooks, train
+from graders.course.part2_runs import make_pdf, prepare_workdir, render_notebooks, train
 from tests.part2.test_scripts import assert_png_has_content
 
 # Training the three models happens in the first test's setup: allow it the time.

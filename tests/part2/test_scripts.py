@@ -7,8 +7,8 @@ import pytest
 import torch
 from PIL import Image
 
-from graders.notebooks import execute_notebook
-from graders.train_log import parse_train_log
+from graders.notebooks.runner import execute_notebook
+from graders.part2.train_log import parse_train_log
 from tests.part2.conftest import run_ok
 
 TRAIN_LINE = re.compile(r'^Train Epoch: (\d+) \[(\d+)/(\d+) \((\d+)%\)\]\tTrain Loss: (\d+\.\d{6})\t'

@@ -1,7 +1,7 @@
 """The trusted parser of train.py logs, on clean and messy logs."""
 import pytest
 
-from graders.train_log import parse_train_log
+from graders.part2.train_log import parse_train_log
 
 CLEAN = (
     'Train Epoch: 1 [0/49000 (0%)]\tTrain Loss: 2.302585\tVal Loss: 2.301000\tVal Acc: 10.3125\n'

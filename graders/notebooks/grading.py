@@ -1,0 +1,743 @@
+"""Run a submission's Part 1 notebooks headlessly in the sandbox and report on them for the TA.
+
+Outputs never earn points. For each notebook the report says which starter it comes from (ours, the
+official 2019 one real submissions use, or unknown: `graders.notebooks.figures.recognise`), whether it
+runs from top to bottom (which cell fails and why, and whether that cell is the starter's or the
+student's; which timed out, which never ran), what it *claims* (accuracies printed in the outputs saved
+in the submitted .ipynb, read here as data, never executed) and what it *measures*: the figures the
+outputs of the grader's own run print (the same parser as the claims, so no variable names are
+needed), our starter's probes where the notebook is ours, and the test accuracy scored here from the
+predictions of the model the notebook trained (2019 names included).
+
+    run_submission_notebooks(root, make_sandbox) -> [{'name', 'status', 'errors', 'claimed', 'measured',
+                                                      'seconds', 'flags'}, ...]
+
+How one notebook runs:
+- the whole execution happens inside the sandbox: `graders/inside/run_notebook.py` (nbclient, with
+  the kernel as its child) executes a trusted copy of the submitted notebook, read before the run and
+  mounted read-only, in the submission's folder; it stops at the first failing cell, evaluates the
+  probes of `graders.notebooks.runner` (`probes_without_test_labels`) and writes a JSON summary into the
+  scratch folder, which is read back here with strict validation: it is untrusted data (a kernel can
+  rewrite it). Nothing executable comes back.
+- CIFAR-10 is mounted read-only from `withheld_cifar10()`: the real training batches and test images,
+  but a test_batch whose labels are all 0. The notebook's test-set predictions come back as probes
+  and are scored here against the real labels, so a notebook cannot measure or fake its test accuracy.
+- time: each notebook has a budget derived from the reference's measured time (`notebook_budget`),
+  all of them one wall-clock budget; `parallel` of them run at once, the cheapest first; each gets its
+  own budget or what is left of the total (its cells stop there, the probes get PROBE_TIMEOUT more)
+  and `Sandbox.run` kills the whole process tree at the end of it. The runner
+  rewrites its summary before and after each cell, so a notebook killed from outside still says at
+  which cell.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fcntl
+import json
+import math
+import os
+import pickle
+import re
+import shutil
+import tempfile
+import time
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import numpy as np
+
+from graders.data import cifar10
+from graders.engine import untrusted
+from graders.inside.course_env import NOTES_ENV
+from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, SUMMARY_FORMAT
+from graders.notebooks.figures import (COURSE_2019, HW1GRADE, UNKNOWN, cell_origin, format_figures,
+                                      output_texts, printed_figures, recognise)
+from graders.notebooks.runner import NOTEBOOKS, NotebookRun, key_figures, probes_without_test_labels
+from graders.part1.reference import PART1 as PART1_REFERENCE
+from graders.engine.sandbox import GiB, MiB, Limits, Sandbox
+
+# Budgets derived from the reference's measured time: the reference's notebooks run in the sandbox,
+# two at once on 2 busy cores (layers 4 s, softmax 21 s, two_layer_net 83 s, convnet 144 s; 149 s in
+# all). Each notebook's cells may take BUDGET_SLACK times its reference's time (a loaded machine, a
+# student's slower but correct loops), plus the kernel's start and the probes; the budget of all of
+# them is that schedule run `parallel` at a time. A student's long tuning cell (hundreds of runs) is
+# stopped at its notebook's budget with a line saying so, and the other notebooks keep theirs.
+REFERENCE_SECONDS = {'layers.ipynb': 4.0, 'softmax.ipynb': 21.0, 'two_layer_net.ipynb': 83.0, 'convnet.ipynb': 144.0}
+BUDGET_SLACK = 3.0
+# The least any notebook's cells get (a kernel's imports alone take seconds on a loaded machine).
+MIN_CELLS_BUDGET = 90.0
+# Seconds any one cell may run (the budget usually ends a long cell first).
+DEFAULT_TIMEOUT_PER_CELL = 600
+# Seconds the probes may take after the cells (predictions on 1000 test images), and the kernel's
+# start and shutdown around them: reserved out of each notebook's share of the budget.
+PROBE_TIMEOUT = 30
+KERNEL_MARGIN = 15
+# A notebook that would start with less than this left of the budget is not started.
+MIN_START = 20.0
+
+# The notebooks hold CIFAR-10 in float64 (1.2 GB for the training images, copies while centering
+# and flattening) and im2col buffers of the convnet; the kernel's address space also holds its
+# libraries and a thread stack per thread. The reference kernels peaked at 2.7 GB resident and 3.6 GB
+# of address space (sampled), too close to PART1_LIMITS' 4 GiB. The CPU time limit follows the budget.
+NOTEBOOK_LIMITS = Limits(memory_bytes=6 * GiB, cpu_seconds=900, processes=256, file_bytes=1 * GiB,
+                         open_files=1024, tmp_bytes=512 * MiB)
+
+# Cheapest first, but convnet (the longest) before two_layer_net so that it starts within seconds.
+# Reference runs in the sandbox, two at once on 2 busy cores: layers 4 s, softmax 21 s,
+# two_layer_net 83 s, convnet 144 s; 149 s in all.
+RUN_ORDER = ('layers.ipynb', 'softmax.ipynb', 'convnet.ipynb', 'two_layer_net.ipynb')
+
+
+def notebook_budget(name: str) -> float:
+    """Wall-clock seconds one notebook may take, kernel and probes included (an unknown name: the
+    longest reference notebook's)."""
+    reference = REFERENCE_SECONDS.get(name, max(REFERENCE_SECONDS.values()))
+    return max(MIN_CELLS_BUDGET, BUDGET_SLACK * reference) + KERNEL_MARGIN + PROBE_TIMEOUT
+
+
+def schedule_seconds(names: Sequence[str], parallel: int = 2) -> float:
+    """How long `names` take at their budgets, run `parallel` at a time in RUN_ORDER (as the pool does)."""
+    lanes = [0.0] * max(1, parallel)
+    for name in sorted(names, key=lambda n: RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER)):
+        lanes[lanes.index(min(lanes))] += notebook_budget(name)
+    return max(lanes)
+
+
+# Seconds for all the notebooks of one submission, kernel starts and probes included.
+DEFAULT_BUDGET = schedule_seconds(RUN_ORDER)
+# Notebooks that import the Cython extension.
+NEEDS_EXTENSION = ('layers.ipynb', 'convnet.ipynb')
+
+# Where things appear inside the sandbox (bubblewrap), and where the runner's files go in the scratch copy.
+DATA_INSIDE = '/opt/data/' + cifar10.FOLDER
+NOTEBOOKS_INSIDE = '/opt/notebooks'
+DATA_LINK = ('cs231n', 'datasets', cifar10.FOLDER)
+OUTPUT_DIR = '.hw1grade-notebooks'
+DEMO_IMAGES = ('kitten.jpg', 'puppy.jpg')
+
+# Caps on what is read from the submission and from the runner.
+NOTEBOOK_BYTES = 64 * MiB
+SUMMARY_BYTES = 4 * MiB
+MAX_CELLS = 10_000
+TEXT_CHARS = 3000
+FIGURE_CHARS = 300
+KERNEL_NOTES_BYTES = 64 * 1024
+MAX_KERNEL_NOTES = 20
+NOTE_CHARS = 300
+
+# A claimed and a measured accuracy further apart than this are flagged.
+ACCURACY_GAP = 0.05   # only for a run that went through: one cut short printed its early figures only
+MakeSandbox = Callable[..., Sandbox]
+
+
+class Untrusted(ValueError):
+    """Data from the sandbox or the submission that is not what it must be; `str()` says why."""
+
+
+# -- data without test labels ------------------------------------------------------------------
+
+WITHHELD_STAMP = 'stamp.json'
+
+
+def withheld_cifar10(source: Path | None = None) -> Path:
+    """A cifar-10-batches-py folder for the sandbox: the real training batches and batches.meta, and
+    a test_batch with the real test images whose labels are all 0 (no file names either: CIFAR's
+    name the class). Built once beside `source` (in the hw1grade cache for the default source) and
+    rebuilt when the source's stamp changes.
+
+    source: the real folder (default `cifar10.ensure_cifar10()`, which may raise cifar10.DataError).
+    """
+    source = (Path(source) if source is not None else cifar10.ensure_cifar10()).resolve()
+    stamp = cifar10.read_stamp(source.parent) or {'source': str(source)}
+    home = source.parent / 'withheld-test-labels'
+    home.mkdir(parents=True, exist_ok=True)
+    with open(home / '.lock', 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)     # graders running side by side build it once
+        try:
+            if json.loads((home / WITHHELD_STAMP).read_text()) == stamp and (home / cifar10.FOLDER).is_dir():
+                return home / cifar10.FOLDER
+        except (OSError, ValueError):
+            pass
+        return _build_withheld(source, home, stamp)
+
+
+def _build_withheld(source: Path, home: Path, stamp: dict) -> Path:
+    """Write home/cifar-10-batches-py (see withheld_cifar10) through a scratch folder, then its stamp."""
+    target = home / cifar10.FOLDER
+    with tempfile.TemporaryDirectory(dir=home, prefix='.build-') as scratch:
+        built = Path(scratch) / cifar10.FOLDER
+        built.mkdir()
+        for name in (*cifar10.TRAIN_BATCHES, cifar10.META):
+            shutil.copyfile(source / name, built / name)
+        images, _ = cifar10.load_batch(source / cifar10.TEST_BATCH)
+        data = np.ascontiguousarray(images.transpose(0, 3, 1, 2).reshape(len(images), -1))
+        batch = {'batch_label': 'testing batch 1 of 1 (labels withheld by the grader)',
+                 'data': data, 'labels': [0] * len(data)}
+        with open(built / cifar10.TEST_BATCH, 'wb') as f:
+            # Protocol 3: readable by every Python 3 loader, and its only globals are the numpy ones
+            # graders.data.cifar10's restricted unpickler accepts (protocol 2 adds _codecs.encode for bytes).
+            pickle.dump(batch, f, protocol=3)
+        for path in [built, *built.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        (home / WITHHELD_STAMP).unlink(missing_ok=True)
+        if target.exists():
+            shutil.rmtree(target)
+        built.rename(target)
+    (home / WITHHELD_STAMP).write_text(json.dumps(stamp))
+    return target
+
+
+def real_test_labels(source: Path | None = None) -> np.ndarray:
+    """The real test labels (10000,), int64: read here, never sent to the sandbox."""
+    source = Path(source) if source is not None else cifar10.ensure_cifar10()
+    return cifar10.load_batch(source / cifar10.TEST_BATCH)[1]
+
+
+# -- reading untrusted files of the scratch copy ---------------------------------------------------
+
+def read_untrusted(root: Path, rel: Sequence[str], cap: int) -> bytes | None:
+    """The bytes of the regular file root/rel... (`graders.engine.untrusted.read_file`: no link followed on
+    the way, a FIFO never waited on), None if there is none; Untrusted if it is not a regular file
+    or holds more than `cap` bytes."""
+    try:
+        return untrusted.read_file(root, rel, cap)
+    except untrusted.UnsafeFile as e:
+        raise Untrusted(str(e)) from None
+
+
+def snapshot_notebooks(root: Path, names: Sequence[str] = NOTEBOOKS) -> dict[str, bytes | Untrusted | None]:
+    """The submitted notebooks as bytes (None: missing; Untrusted: unreadable), read as data.
+
+    Take it right after intake, before any submission code ran in the scratch copy, and pass it to
+    `run_submission_notebooks`: what is executed and what counts as claimed is then what was submitted.
+    """
+    snapshot: dict[str, bytes | Untrusted | None] = {}
+    for name in names:
+        try:
+            snapshot[name] = read_untrusted(Path(root), (name,), NOTEBOOK_BYTES)
+        except Untrusted as e:
+            snapshot[name] = e
+    return snapshot
+
+
+# -- claimed results -------------------------------------------------------------------------------
+
+# "test accuracy: 0.38", "Test accuracy:  0.512", "best validation accuracy: 0.512", "val acc = 49.3%",
+# "accuracy on the test set: 0.41", "training accuracy on the 50 images: 0.98": the first number within
+# 40 characters after the word with a decimal point or a percent sign.
+_CLAIM = re.compile(r'(?i)\b(?P<word>acc(?:uracy)?)\b(?P<between>[^\n]{0,40}?)'
+                    r'(?<![\d.])(?P<number>\d*\.\d+|\d+(?=\s*%))(?P<percent>\s*%)?')
+_KINDS = (('test', re.compile(r'(?i)\btest(ing)?\b')),
+          ('validation', re.compile(r'(?i)\bval(idation)?\b')),
+          ('training', re.compile(r'(?i)\btrain(ing)?\b')))
+_CLAIM_ORDER = ('test', 'validation', 'training')
+
+
+def _kind_of(before: str, between: str) -> str | None:
+    """test/validation/training from the words next to 'accuracy' (the nearest one before it wins)."""
+    best = None
+    for kind, pattern in _KINDS:
+        for m in pattern.finditer(before):
+            if best is None or m.start() > best[0]:
+                best = (m.start(), kind)
+    if best:
+        return best[1]
+    for kind, pattern in _KINDS:
+        if pattern.search(between):
+            return kind
+    return None
+
+
+def claimed_accuracies(nb: Any) -> dict[str, float]:
+    """kind ('test', 'validation', 'training') -> the last accuracy of that kind printed in the
+    notebook's saved outputs, as a fraction."""
+    claims: dict[str, float] = {}
+    for text in output_texts(nb):
+        for line in text.splitlines():
+            for m in _CLAIM.finditer(line[:2000]):
+                kind = _kind_of(line[max(0, m.start() - 40):m.start()], m.group('between'))
+                try:
+                    value = float(m.group('number'))
+                except ValueError:
+                    continue
+                if m.group('percent') or value > 1:
+                    value /= 100
+                if kind and 0 <= value <= 1:
+                    claims[kind] = value
+    return claims
+
+
+def format_claims(claims: Mapping[str, float]) -> str:
+    return ', '.join(f'{kind} accuracy {claims[kind]:.3f}' for kind in _CLAIM_ORDER if kind in claims)
+
+
+# -- the runner's summary --------------------------------------------------------------------------
+
+@dataclasses.dataclass
+class Summary:
+    """A validated summary of one sandboxed run (see run_notebook.summary_dict)."""
+    finished: bool
+    fatal: str | None
+    seconds: float
+    code_cells: list[int]
+    executed: list[int]
+    running: int | None
+    errors: list[dict]
+    probes: dict[str, Any]
+    probe_errors: dict[str, str]
+
+
+def _text(value: Any, what: str) -> str:
+    if not isinstance(value, str):
+        raise Untrusted(f'{what} is not a string')
+    return value[:TEXT_CHARS]
+
+
+def _index(value: Any, what: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MAX_CELLS:
+        raise Untrusted(f'{what} is not a cell index')
+    return value
+
+
+def _indexes(value: Any, what: str) -> list[int]:
+    if not isinstance(value, list) or len(value) > MAX_CELLS:
+        raise Untrusted(f'{what} is not a list of cell indexes')
+    return [_index(v, what) for v in value]
+
+
+def _plain(value: Any, depth: int = 0) -> Any:
+    """A probe value: JSON scalars, lists and string-keyed dicts, at most 4 levels deep."""
+    if depth > 4:
+        raise Untrusted('a probe value is nested too deeply')
+    if value is None or isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise Untrusted('a probe value is not finite')
+        return value
+    if isinstance(value, list):
+        return [_plain(v, depth + 1) for v in value]
+    if isinstance(value, dict):
+        return {_text(k, 'a probe key'): _plain(v, depth + 1) for k, v in value.items()}
+    raise Untrusted('a probe value is not plain JSON')
+
+
+SUMMARY_KEYS = {'format', 'finished', 'fatal', 'seconds', 'code_cells', 'executed', 'running', 'errors',
+                'probes', 'probe_errors'}
+
+
+def parse_summary(raw: bytes, probe_names: Sequence[str]) -> Summary:
+    """Validate the runner's JSON summary; only the probes asked for are kept."""
+    def no_constants(name):
+        raise Untrusted(f'{name} is not JSON')
+    try:
+        data = json.loads(raw.decode('utf-8'), parse_constant=no_constants)
+    except (UnicodeDecodeError, ValueError, RecursionError) as e:
+        raise Untrusted(f'the summary is not valid JSON ({type(e).__name__})') from None
+    if not isinstance(data, dict) or set(data) != SUMMARY_KEYS:
+        raise Untrusted('the summary does not have the expected keys')
+    if data['format'] != SUMMARY_FORMAT:
+        raise Untrusted('the summary has another format')
+    if not isinstance(data['finished'], bool):
+        raise Untrusted('finished is not a boolean')
+    seconds = data['seconds']
+    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds < 1e6:
+        raise Untrusted('seconds is not a duration')
+    errors = data['errors']
+    if not isinstance(errors, list) or len(errors) > MAX_CELLS:
+        raise Untrusted('errors is not a list')
+    checked = []
+    for error in errors:
+        if not isinstance(error, dict) or set(error) != {'index', 'ename', 'evalue', 'traceback'}:
+            raise Untrusted('an error does not have the expected keys')
+        checked.append({'index': _index(error['index'], 'an error index'),
+                        'ename': _text(error['ename'], 'ename')[:200],
+                        'evalue': _text(error['evalue'], 'evalue'),
+                        'traceback': _text(error['traceback'], 'a traceback')})
+    probes, probe_errors = data['probes'], data['probe_errors']
+    if not isinstance(probes, dict) or not isinstance(probe_errors, dict):
+        raise Untrusted('probes are not objects')
+    wanted = set(probe_names) | {'*'}
+    return Summary(
+        finished=data['finished'],
+        fatal=None if data['fatal'] is None else _text(data['fatal'], 'fatal'),
+        seconds=float(seconds),
+        code_cells=_indexes(data['code_cells'], 'code_cells'),
+        executed=_indexes(data['executed'], 'executed'),
+        running=None if data['running'] is None else _index(data['running'], 'running'),
+        errors=checked,
+        probes={k: _plain(v) for k, v in probes.items() if k in wanted},
+        probe_errors={k: _text(v, 'a probe error') for k, v in probe_errors.items() if k in wanted})
+
+
+def score_predictions(predictions: Any, labels: np.ndarray) -> tuple[float, int]:
+    """(accuracy, count) of predicted classes for the first len(predictions) test images."""
+    if (not isinstance(predictions, list) or not 0 < len(predictions) <= len(labels)
+            or not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 9 for p in predictions)):
+        raise Untrusted(f'the test predictions are not a list of at most {len(labels)} classes 0..9')
+    return float(np.mean(np.asarray(predictions) == labels[:len(predictions)])), len(predictions)
+
+
+# -- one notebook's report -------------------------------------------------------------------------
+
+def _source_line(nb: Any, index: int) -> str:
+    """The first non-blank line of cell `index` of the submitted notebook (to find the cell)."""
+    try:
+        source = nb.cells[index].source
+    except (AttributeError, IndexError, TypeError):
+        return ''
+    source = ''.join(source) if isinstance(source, list) else str(source)
+    line = next((line.strip() for line in source.splitlines() if line.strip()), '')
+    return line if len(line) <= 100 else line[:97] + '...'
+
+
+def _ranges(indexes: Sequence[int]) -> str:
+    """'3, 5-9, 12' (cell indexes)."""
+    parts, start = [], None
+    for i, value in enumerate(indexes):
+        if start is None:
+            start = value
+        if i + 1 == len(indexes) or indexes[i + 1] != value + 1:
+            parts.append(str(start) if start == value else f'{start}-{value}')
+            start = None
+    return ', '.join(parts)
+
+
+def _describe_error(nb: Any, error: Mapping[str, Any], name: str = '', starter: str = UNKNOWN) -> str:
+    line = _source_line(nb, error['index'])
+    origin = cell_origin(name, nb, error['index'], starter)
+    whose = ({HW1GRADE: 'a cell of the starter, unchanged', COURSE_2019: "a cell the 2019 starter gave"}[starter]
+             + ': look at the code it calls') if origin == 'starter' else 'a cell the student wrote or changed'
+    text = f"cell {error['index']} ({whose}): {error['ename']}: {error['evalue']}"
+    if line:
+        text += f'\n  the cell begins: {line}'
+    if error['traceback']:
+        text += '\n' + error['traceback']
+    return text
+
+
+def _status(summary: Summary) -> str:
+    if summary.fatal:
+        return 'could not run'
+    if summary.errors:
+        first = summary.errors[0]
+        if first['ename'] == 'CellTimeoutError':
+            return f"timed out at cell {first['index']}"
+        if first['ename'] == 'DeadKernelError':
+            return f"kernel died at cell {first['index']}"
+        return f"error in cell {first['index']}"
+    return 'ok'
+
+
+def _measured(name: str, summary: Summary, labels: np.ndarray | None, claims: Mapping[str, float],
+              executed: Any, errors: list[str], flags: list[str]) -> str:
+    """What the grader's own run measured: the figures its outputs print (`printed_figures`, the
+    parser that also reads the claims), our starter's probes, and the test accuracy scored here from
+    the predictions of the model the notebook trained (the sandbox's test labels are all 0, so a
+    printed test accuracy means nothing there). Gaps to the claims go to `flags`."""
+    probes = dict(summary.probes)
+    predictions, count = probes.pop('test_predictions', None), 0
+    if predictions is not None and labels is not None:
+        try:
+            probes['test_acc'], count = score_predictions(predictions, labels)
+        except Untrusted as e:
+            errors.append(str(e))
+    parts = []
+    if 'test_acc' in probes:
+        parts.append(f"test accuracy {probes['test_acc']:.3f} on the first {count} test images, scored by the grader")
+    printed = {label: value for label, value in printed_figures(executed).items() if 'test' not in label}
+    if printed:
+        parts.append('printed: ' + format_figures(printed))
+    ours = {k: v for k, v in probes.items() if k not in ('test_acc',)}
+    if ours:
+        run = NotebookRun(path=Path(name), notebook=None, probes=ours, probe_errors=summary.probe_errors)
+        parts.append('read from the kernel: ' + key_figures(run))
+    measured = {kind: value for kind, value in claimed_accuracies(executed).items() if kind != 'test'}
+    if 'test_acc' in probes:
+        measured['test'] = probes['test_acc']
+    complete = summary.finished and not summary.errors and not summary.fatal
+    for kind, claimed in claims.items():   # a run cut short printed its earlier figures only: no flags
+        value = measured.get(kind)
+        if complete and isinstance(value, (int, float)) and abs(value - claimed) > ACCURACY_GAP:
+            flags.append(f'claimed {kind} accuracy {claimed:.3f}, measured {value:.3f} '
+                         f'(differ by more than {ACCURACY_GAP})')
+    return '; '.join(parts)[:FIGURE_CHARS * 4] or 'nothing measured'
+
+
+def notebook_report(name: str, nb: Any, claims: Mapping[str, float], summary: Summary,
+                    labels: np.ndarray | None, note: str = '', stopped: str = '', *,
+                    starter: str = UNKNOWN, executed: Any = None) -> dict:
+    """The report dict of one notebook that ran (see the module docstring).
+
+    note: added to the errors of a notebook that did not run through (e.g. why the extension is missing).
+    stopped: how the sandboxed runner ended when it did not finish its summary ('' for the budget's
+        wall clock, else e.g. a signal).
+    """
+    errors, flags = [], []
+    if summary.fatal:
+        errors.append(summary.fatal)
+    errors.extend(_describe_error(nb, e, name, starter) for e in summary.errors)
+    status = _status(summary)
+    if not summary.finished:
+        # The runner was killed or died: its last progress report shows where it was.
+        where = summary.running if summary.running is not None else (summary.executed or [0])[-1]
+        whose = "the starter's" if cell_origin(name, nb, where, starter) == 'starter' else "the student's"
+        if stopped:
+            status = f'runner died at cell {where}'
+            errors.append(f'cell {where} ({whose}): the notebook runner stopped during this cell: {stopped}')
+        else:
+            status = f'timed out at cell {where}'
+            errors.append(f'cell {where} ({whose}): the time budget for the notebooks ran out; the sandbox was killed')
+    done = set(summary.executed) | {e['index'] for e in summary.errors} | (
+        {summary.running} if summary.running is not None else set())
+    not_run = [i for i in summary.code_cells if i not in done]
+    if not_run and not summary.fatal:
+        errors.append(f'code cells {_ranges(not_run)} did not run (the run stops at the first failing '
+                      'cell, as Run All does)')
+    # Our starter's probes read our names; another starter's notebook is asked for its test predictions only.
+    missed = {k: v for k, v in summary.probe_errors.items() if starter == HW1GRADE or k in ('test_predictions', '*')}
+    if status == 'ok' and missed:
+        errors.append('not measured: ' + '; '.join(f'{k}: {v}' for k, v in sorted(missed.items())))
+    by_budget = (not summary.finished and not stopped) or any(
+        e['ename'] == 'CellTimeoutError' and 'time budget' in e['evalue'] for e in summary.errors[:1])
+    if by_budget:
+        errors.append(budget_line(name))
+    if note and status != 'ok':
+        errors.append(note)
+    measured = _measured(name, summary, labels, claims, executed, errors, flags)
+    return {'name': name, 'status': status, 'starter': starter, 'errors': errors,
+            'claimed': format_claims(claims) or 'nothing',
+            'measured': measured + ''.join(f'; FLAG: {flag}' for flag in flags),
+            'seconds': round(summary.seconds, 1), 'flags': flags}
+
+
+def budget_line(name: str) -> str:
+    """Why a notebook was stopped, for the TA and the student."""
+    reference = REFERENCE_SECONDS.get(name)
+    basis = (f"the reference's {name} runs in about {reference:g} s on 2 cores and a submission's gets "
+             f'{BUDGET_SLACK:g} times that' if reference else f'{name} is not one of the homework\'s notebooks')
+    return (f'stopped by the time budget ({notebook_budget(name):g} s for this notebook: {basis}); a long '
+            'hyperparameter search (hundreds of training runs) does not fit in the grader\'s run: the '
+            'figures printed before it are still reported')
+
+
+def _not_run(name: str, status: str, errors: Sequence[str] = (), claimed: str = '') -> dict:
+    return {'name': name, 'status': status, 'errors': list(errors), 'claimed': claimed,
+            'measured': 'nothing measured', 'seconds': 0.0, 'flags': []}
+
+
+# -- the sandbox ----------------------------------------------------------------------------------
+
+def _inside(sandbox: Sandbox, dest: str, host: Path) -> str:
+    """Where a read-only bind appears to sandboxed code (its host path at the 'rlimits' level)."""
+    return dest if sandbox.private_view else str(host)
+
+
+def _prepare_scratch(root: Path, data_target: str) -> list[str]:
+    """A fresh OUTPUT_DIR for the runner's files, root/cs231n/datasets/cifar-10-batches-py ->
+    `data_target`, replacing whatever is in the way (never through a link the submission made:
+    `graders.engine.untrusted`), and the layers demo's images where the submission lacks them (notes)."""
+    untrusted.remove(root, (OUTPUT_DIR,))
+    with untrusted.opened_dir(root, (OUTPUT_DIR,), create=True):
+        pass
+    untrusted.remove(root, DATA_LINK)
+    with untrusted.opened_dir(root, DATA_LINK[:-1], create=True) as dir_fd:
+        os.symlink(data_target, DATA_LINK[-1], dir_fd=dir_fd)
+    return supply_demo_images(root)
+
+
+def supply_demo_images(root: Path) -> list[str]:
+    """kitten.jpg and puppy.jpg beside the notebooks where the submission lacks them (some 2019 zips
+    do; layers.ipynb's starter cell reads them): ours, drawn by fixtures/draw_demo_images.py and kept in
+    the reference. Returns a note for each one supplied."""
+    present = {e.name for e in untrusted.entries(root) if e.kind == untrusted.FILE}
+    notes = []
+    for name in DEMO_IMAGES:
+        if name not in present:
+            untrusted.write_file(root, (name,), (PART1_REFERENCE / name).read_bytes())
+            notes.append(f'{name} is not in the submission: the grader supplied its own picture for '
+                         'the layers notebook\'s convolution demo')
+    return notes
+
+
+def executed_notebook(root: Path, name: str) -> Any:
+    """The notebook as the grader's run left it (the runner rewrites it after every cell), parsed as
+    untrusted data; None when there is none or it is not a notebook."""
+    try:
+        raw = read_untrusted(root, (OUTPUT_DIR, name), NOTEBOOK_BYTES)
+        return nbformat.reads(raw.decode('utf-8'), as_version=4) if raw else None
+    except Exception:   # Untrusted, bad JSON or UTF-8, nbformat's many errors: nothing measured from it
+        return None
+
+
+def kernel_notes(root: Path, name: str) -> list[str]:
+    """The course-environment shims the notebook's kernel used (graders/inside/course_env.py wrote
+    them to the notes file), read as untrusted text: at most MAX_KERNEL_NOTES distinct lines."""
+    text = untrusted.read_text(root, (OUTPUT_DIR, f'{Path(name).stem}.notes'), KERNEL_NOTES_BYTES)
+    lines = [line.strip()[:NOTE_CHARS] for line in text.splitlines() if line.strip()]
+    return list(dict.fromkeys(lines))[:MAX_KERNEL_NOTES]
+
+
+def _extension_built(root: Path) -> bool:
+    try:
+        listed = untrusted.entries(root, ('cs231n',))
+    except untrusted.UnsafeFile:
+        return False
+    return any(e.kind == untrusted.FILE and e.name.startswith('im2col_cython') and e.name.endswith(('.so', '.pyd'))
+               for e in listed)
+
+
+def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadline: float,
+             timeout_per_cell: int, ours: bool = True) -> tuple[Summary | None, str, str]:
+    """Run one notebook in the sandbox until `deadline`: (validated summary or None, how the runner
+    ended if not by itself or by the deadline, why there is no summary). ours: the notebook comes
+    from our starter or an unknown one (our probes read our variable names; a 2019 notebook's
+    variables have other names, so only its test predictions are asked for)."""
+    left = deadline - time.monotonic()
+    probes = probes_without_test_labels(name, ours)
+    out_name = Path(name).stem
+    summary_inside = f'{sandbox.inside(root)}/{OUTPUT_DIR}/{out_name}.json'
+    argv = [sandbox.python, '-I', '-B', sandbox.inside_dir + '/run_notebook.py', nb_inside,
+            '--summary', summary_inside, '--executed', f'{sandbox.inside(root)}/{OUTPUT_DIR}/{name}',
+            '--cwd', sandbox.inside(root), '--probes', json.dumps(probes),
+            '--timeout-per-cell', str(timeout_per_cell), '--probe-timeout', str(PROBE_TIMEOUT),
+            '--budget', f'{max(1.0, left - PROBE_TIMEOUT - KERNEL_MARGIN):.0f}']
+    # The kernel (not the runner, which runs with -I) starts with the course's environment
+    # (graders/inside/kernel_site/sitecustomize.py), noting each shim it uses in the notes file.
+    env = sandbox.env(threads=1, extra={'MPLBACKEND': DEFAULT_KERNEL_ENV['MPLBACKEND'],
+                                        'PYTHONPATH': sandbox.inside_dir + '/kernel_site',
+                                        NOTES_ENV: f'{sandbox.inside(root)}/{OUTPUT_DIR}/{out_name}.notes'})
+    result = sandbox.run(argv, timeout=left, cwd=root, env=env)
+    ended = '' if result.ok or result.timed_out else result.killed or sandbox.describe_exit(result.returncode)
+    try:
+        raw = read_untrusted(root, (OUTPUT_DIR, f'{out_name}.json'), SUMMARY_BYTES)
+        if raw is None:
+            raise Untrusted('the notebook runner wrote no summary')
+        return parse_summary(raw, list(probes)), ended, ''
+    except Untrusted as e:
+        tail = result.stderr.strip()[-TEXT_CHARS:]
+        exit_text = ended or result.killed or sandbox.describe_exit(result.returncode)
+        return None, ended, f'{e} ({exit_text})' + (f':\n{tail}' if tail else '')
+
+
+def _parse_notebooks(snapshot: Mapping[str, bytes | Untrusted | None], names: Sequence[str]
+                     ) -> tuple[dict[str, dict], dict[str, tuple[Any, dict[str, float], bytes]]]:
+    """(reports of the notebooks that cannot run, {name: (notebook, claims, bytes)} of the others)."""
+    reports, notebooks = {}, {}
+    for name in names:
+        raw = snapshot.get(name)
+        if raw is None:
+            reports[name] = _not_run(name, 'missing', [f'{name} is not in the submission'])
+        elif isinstance(raw, Untrusted):
+            reports[name] = _not_run(name, 'unreadable', [str(raw)])
+        else:
+            try:
+                nb = nbformat.reads(raw.decode('utf-8'), as_version=4)
+            except (UnicodeDecodeError, ValueError, RecursionError) as e:
+                reports[name] = _not_run(name, 'not valid JSON', [f'{name} is not a notebook ({type(e).__name__})'])
+                continue
+            except Exception as e:  # nbformat's conversions raise many things on odd notebooks
+                reports[name] = _not_run(name, 'not a notebook', [f'{name}: {type(e).__name__}: {e}'[:TEXT_CHARS]])
+                continue
+            notebooks[name] = (nb, claimed_accuracies(nb), raw)
+    return reports, notebooks
+
+
+def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, float], bytes]],
+                    make_sandbox: MakeSandbox, *, deadline: float, budget_s: float, parallel: int,
+                    timeout_per_cell: int, cifar_dir: Path | None) -> dict[str, dict]:
+    """Run `notebooks` in one sandbox, `parallel` at a time, cheapest first; their reports."""
+    try:
+        withheld = withheld_cifar10(cifar_dir)
+        labels = real_test_labels(cifar_dir)
+    except cifar10.DataError as e:
+        return {name: _not_run(name, 'not run', [f'CIFAR-10 is not available to the grader: {e}'],
+                               format_claims(claims)) for name, (_, claims, _) in notebooks.items()}
+    with tempfile.TemporaryDirectory(prefix='hw1grade-notebooks-') as copies:
+        # What runs is the notebook as read here, mounted read-only: code that ran in the scratch
+        # copy before (the checks, another notebook) cannot change it.
+        copies_dir = Path(copies)
+        copies_dir.chmod(0o755)
+        for name, (_, _, raw) in notebooks.items():
+            (copies_dir / name).write_bytes(raw)
+            (copies_dir / name).chmod(0o644)
+        limits = dataclasses.replace(NOTEBOOK_LIMITS, cpu_seconds=int(budget_s) + 60)
+        sandbox = make_sandbox(limits=limits, ro_binds={DATA_INSIDE: str(withheld), NOTEBOOKS_INSIDE: copies})
+        supplied = _prepare_scratch(root, _inside(sandbox, DATA_INSIDE, withheld))
+        if sandbox.as_root:
+            untrusted.chown(root, (OUTPUT_DIR,), sandbox.uid)
+        note = ''
+        if any(name in NEEDS_EXTENSION for name in notebooks) and not _extension_built(root):
+            from graders.part1.build import build_extension
+            build = build_extension(root, sandbox, timeout=max(1.0, min(300.0, deadline - time.monotonic())))
+            if not build.ok:
+                note = f'the Cython extension did not build: {build.message}'[:TEXT_CHARS]
+
+        def run(name: str) -> dict:
+            nb, claims, _ = notebooks[name]
+            try:
+                if deadline - time.monotonic() < MIN_START:
+                    return _not_run(name, 'not run', [f'the time budget for the notebooks ({budget_s:g} s) '
+                                                      'was used up before this one started'], format_claims(claims))
+                nb_inside = f'{_inside(sandbox, NOTEBOOKS_INSIDE, copies_dir)}/{name}'
+                own_deadline = min(deadline, time.monotonic() + notebook_budget(name))
+                starter = recognise(name, nb)
+                summary, ended, why = _run_one(sandbox, root, name, nb_inside, deadline=own_deadline,
+                                               timeout_per_cell=timeout_per_cell, ours=starter != COURSE_2019)
+                if summary is None:
+                    return _not_run(name, 'runner failed', [why], format_claims(claims))
+                report = notebook_report(name, nb, claims, summary, labels,
+                                         note if name in NEEDS_EXTENSION else '', ended,
+                                         starter=starter, executed=executed_notebook(root, name))
+                report['notes'] = (supplied if name == 'layers.ipynb' else []) + kernel_notes(root, name)
+                return report
+            except Exception as e:  # the grader's own failure: still one report per notebook
+                return _not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],
+                                format_claims(claims))
+
+        order = sorted(notebooks, key=lambda n: RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER))
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            return dict(zip(order, pool.map(run, order)))
+
+
+def run_submission_notebooks(root: Path, make_sandbox: MakeSandbox | None = None, *,
+                             budget_s: float = DEFAULT_BUDGET, names: Sequence[str] = NOTEBOOKS,
+                             parallel: int = 2, timeout_per_cell: int = DEFAULT_TIMEOUT_PER_CELL,
+                             snapshot: Mapping[str, bytes | Untrusted | None] | None = None,
+                             cifar_dir: Path | None = None) -> list[dict]:
+    """Execute the submission's notebooks `names` (in `root`) in the sandbox; one report dict each, in
+    the order of `names`: name, status ('ok', 'error in cell N', 'timed out at cell N', 'kernel died
+    at cell N', 'missing', 'not valid JSON', 'not run', ...), errors (strings), claimed, measured,
+    seconds, flags (claimed vs measured gaps, also appended to measured).
+
+    make_sandbox: called as make_sandbox(limits=..., ro_binds=...) -> a Sandbox of `root` (default
+        Sandbox(root, ...)); one sandbox serves all the notebooks.
+    budget_s: wall-clock seconds for everything; parallel: notebooks run at once.
+    snapshot: `snapshot_notebooks(root)` taken before other code ran in the scratch copy (default: now).
+    cifar_dir: the real cifar-10-batches-py (default: the cache's).
+    Every failure becomes a status; nothing raises for a bad submission.
+    """
+    deadline = time.monotonic() + budget_s
+    root = Path(root).resolve()
+    snapshot = snapshot if snapshot is not None else snapshot_notebooks(root, names)
+    reports, notebooks = _parse_notebooks(snapshot, names)
+    if notebooks:
+        try:
+            reports.update(_run_in_sandbox(
+                root, notebooks, make_sandbox or (lambda **kwargs: Sandbox(root, **kwargs)),
+                deadline=deadline, budget_s=budget_s, parallel=parallel, timeout_per_cell=timeout_per_cell,
+                cifar_dir=cifar_dir))
+        except Exception as e:  # the grader's own failure (data, scratch folder): still a report each
+            for name, (_, claims, _) in notebooks.items():
+                reports[name] = _not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],
+                                         format_claims(claims))
+    return [reports[name] for name in names]
+
+
+__all__ = ['run_submission_notebooks', 'snapshot_notebooks', 'withheld_cifar10', 'real_test_labels',
+           'claimed_accuracies', 'format_claims', 'parse_summary', 'score_predictions', 'notebook_report',
+           'read_untrusted', 'Summary', 'Untrusted', 'NOTEBOOK_LIMITS', 'DEFAULT_BUDGET']
