@@ -39,17 +39,14 @@ from graders.engine.outcome import Status
 from graders.engine.report import Graded, html_report
 from graders.engine.results import question_totals, write_results
 from graders.engine.rubric import load_rubric
+from graders.engine.sandbox import SANDBOX_UIDS, thread_env
 from graders.classroom.submissions import Job, content_digest, discover
+from graders.files import write_atomic
 
 FINAL = tuple(str(status) for status in Status)
 STATUS_FILE = 'status.json'
 GRADERS_DIR = paths.GRADERS
 REFERENCE_DIR = paths.REFERENCE
-# Concurrent graders on one host each take one of these uids for their sandbox: RLIMIT_NPROC counts
-# processes per uid, so graders sharing one would starve each other's process budget.
-UID_TOP, UID_SLOTS = 65534, 64
-THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'NUMEXPR_NUM_THREADS',
-                    'VECLIB_MAXIMUM_THREADS')
 DEFAULT_TIME_LIMIT = 3600.0
 # The notes the checks write for a TA to look at (graders/part2/deliverables.py, models.py).
 REVIEW_MARKS = ('flagged for review', 'manual review')
@@ -71,8 +68,7 @@ def grader_version(options: dict) -> str:
 
 def _pin_threads():
     """One BLAS/torch thread per task: the cluster's parallelism is its processes."""
-    for name in THREAD_VARIABLES:
-        os.environ[name] = '1'
+    os.environ.update(thread_env(1))
     if 'torch' in sys.modules:
         sys.modules['torch'].set_num_threads(1)
 
@@ -85,15 +81,15 @@ def uid_slot(lock_dir: Path = Path(tempfile.gettempdir())):
     if os.geteuid() != 0:
         yield None
         return
-    for slot in range(UID_SLOTS):
-        handle = open(lock_dir / f'hw1grade-uid-{UID_TOP - slot}.lock', 'w')
+    for uid in SANDBOX_UIDS:
+        handle = open(lock_dir / f'hw1grade-uid-{uid}.lock', 'w')
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
             continue
         try:
-            yield UID_TOP - slot
+            yield uid
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
@@ -172,21 +168,13 @@ def _worker_name() -> str:
 
 # ---- on the client: the store ----------------------------------------------------------------
 
-def _write_atomic(path: Path, text: str):
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f'.{path.name}-', dir=path.parent)
-    with os.fdopen(fd, 'w', encoding='utf-8') as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def store(out: Path, result: dict, digest: str, version: str) -> Path:
     """Write one outcome under OUT/<student>/<part>/; status.json last, as the mark of a finished grade."""
     record = {**result['record'], 'sha256': digest, 'grader_version': version}
     folder = Path(out) / record['student'] / record['label']
     write_results(result['results'], folder / 'results.json')
-    _write_atomic(folder / 'report.html', result['report'])
-    _write_atomic(folder / STATUS_FILE, json.dumps(record, indent=2) + '\n')
+    write_atomic(folder / 'report.html', result['report'])
+    write_atomic(folder / STATUS_FILE, json.dumps(record, indent=2) + '\n')
     return folder
 
 
@@ -219,7 +207,7 @@ def _connect(scheduler: str | None, workers: int | None):
         return Client(scheduler), None
     cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
                            dashboard_address=None, host='127.0.0.1',
-                           env={name: '1' for name in THREAD_VARIABLES})   # set before numpy is imported
+                           env=thread_env(1))   # set before numpy is imported
     return Client(cluster), cluster
 
 

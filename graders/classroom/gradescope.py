@@ -41,19 +41,16 @@ import subprocess
 import sys
 import tempfile
 import time
-import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from graders import paths
+from graders.files import deterministic_zip
 
 REPO = paths.REPO
 TEMPLATES = Path(__file__).resolve().parent / 'gradescope_bundle'
 BUNDLED = ('pyproject.toml', 'README.md', 'graders', 'reference')
 SKIPPED_DIRS = {'__pycache__', 'datasets', 'build', '.ipynb_checkpoints', '.pytest_cache'}
 SKIPPED_SUFFIXES = ('.so', '.pyd', '.c', '.o', '.pyc')
-# Fixed timestamps: the same sources give the same zip.
-EPOCH = (2020, 1, 1, 0, 0, 0)
-
 LAYOUTS = ('auto', '1', '2', 'both')
 PART_NAMES = {1: '1_cs231n', 2: '2_pytorch'}
 # Gradescope's default autograder timeout is 10 minutes, at most 40 (shared/specs/gradescope-results.md).
@@ -100,13 +97,6 @@ def _bundled_files(repo: Path):
                 yield item, f'hw1grade/{rel.as_posix()}'
 
 
-def _add(archive: zipfile.ZipFile, name: str, data: bytes, executable: bool = False):
-    info = zipfile.ZipInfo(name, EPOCH)
-    info.external_attr = (0o100755 if executable else 0o100644) << 16
-    info.compress_type = zipfile.ZIP_DEFLATED
-    archive.writestr(info, data)
-
-
 def part_budget_seconds(rubric, part: int) -> float | None:
     """The rubric's wall-clock budget for grading one submission of `part` (graders/engine/budget.py), if any."""
     from graders.engine.budget import Budget
@@ -142,18 +132,18 @@ def build_autograder(out: Path, *, cifar10: Path | None = None, labels: Path | N
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     target = out / 'autograder.zip'
-    with zipfile.ZipFile(target, 'w') as archive:
+    with deterministic_zip(target) as archive:
         for script in ('setup.sh', 'run_autograder'):
-            _add(archive, script, (TEMPLATES / script).read_bytes(), executable=True)
-        _add(archive, 'bundle.json', (json.dumps(asdict(config), indent=2) + '\n').encode())
+            archive.add(script, (TEMPLATES / script).read_bytes(), executable=True)
+        archive.add('bundle.json', (json.dumps(asdict(config), indent=2) + '\n').encode())
         for path, name in _bundled_files(repo):
-            _add(archive, name, path.read_bytes(), executable=path.suffix == '.sh')
-        if cifar10:
-            archive.write(cifar10, 'data/cifar-10-python.tar.gz')
+            archive.add(name, path.read_bytes(), executable=path.suffix == '.sh')
+        if cifar10:   # compressed already
+            archive.add_file('data/cifar-10-python.tar.gz', cifar10, compress=False)
         if labels:
-            archive.write(labels, 'data/challenge_labels.json')
+            archive.add_file('data/challenge_labels.json', labels)
         if secret_file:
-            _add(archive, 'data/course_secret', Path(secret_file).read_bytes())
+            archive.add('data/course_secret', Path(secret_file).read_bytes())
     return target
 
 

@@ -19,6 +19,7 @@ import zipfile
 from pathlib import Path
 
 from graders import paths
+from graders.files import ZIP_DATE, deterministic_zip
 from graders.data import cifar10
 from graders.notebooks.runner import NOTEBOOKS, format_summary, run_notebooks
 from graders.course.part2_runs import MODELS, REFERENCE_PART2, reference_part2, run_in
@@ -26,7 +27,7 @@ from graders.course.part2_runs import MODELS, REFERENCE_PART2, reference_part2, 
 REPO = paths.REPO
 REFERENCE_PART1 = REPO / 'reference' / '1_cs231n'
 ZIP_NAMES = {'1': '1_cs231n.zip', '2': '2_pytorch.zip'}
-FIXED_DATE = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can have
+FIXED_DATE = ZIP_DATE  # the earliest date a zip entry can have
 # Never copied into a working copy: data, build outputs, caches and earlier deliverables.
 NOT_COPIED = ('data', 'cifar-10-batches-py', 'build', '*.so', '*.pyd', 'im2col_cython.c', '__pycache__',
               '.ipynb_checkpoints', '*.pt', '*.zip')
@@ -42,18 +43,13 @@ class ExampleError(RuntimeError):
 
 
 def normalize_zip(source: Path, dest: Path) -> Path:
-    """Rewrite the zip `source` as `dest`: file entries only, sorted by name, dated FIXED_DATE, mode 644
-    (755 where the entry was executable), deflated at level 9."""
-    tmp = dest.with_name(dest.name + '.tmp')
-    with zipfile.ZipFile(source) as zin, zipfile.ZipFile(tmp, 'w') as zout:
+    """Rewrite the zip `source` as `dest`: file entries only, sorted by name, written by
+    `graders.files.deterministic_zip` (dated FIXED_DATE, mode 644 or 755 where the entry was
+    executable, deflated at level 9)."""
+    with zipfile.ZipFile(source) as zin, deterministic_zip(dest) as zout:
         for info in sorted((i for i in zin.infolist() if not i.is_dir()), key=lambda i: i.filename):
-            mode = 0o755 if (info.external_attr >> 16) & 0o111 else 0o644
-            entry = zipfile.ZipInfo(info.filename, FIXED_DATE)
-            entry.create_system = 3  # Unix, so that the mode below is read as one
-            entry.external_attr = (0o100000 | mode) << 16
-            entry.compress_type = zipfile.ZIP_DEFLATED
-            zout.writestr(entry, zin.read(info), compresslevel=9)
-    return tmp.replace(dest)
+            zout.add(info.filename, zin.read(info), executable=bool((info.external_attr >> 16) & 0o111))
+    return Path(dest)
 
 
 def collect(workdir: Path, zip_name: str) -> Path:

@@ -36,7 +36,6 @@ import re
 import shutil
 import subprocess
 import tomllib
-import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +43,7 @@ from pathlib import Path
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 from graders import paths
+from graders.files import ZIP_DATE, deterministic_zip
 
 REPO = paths.REPO
 REFERENCE = REPO / 'reference'
@@ -78,9 +78,6 @@ SKIP_SUFFIXES = {'.so', '.pyd', '.o', '.pyc', '.log', '.pt', '.pth', '.png', '.p
 STUDENT_PACKAGES = ('numpy', 'Cython', 'setuptools', 'torch', 'torchvision', 'matplotlib', 'Pillow',
                     'ipykernel')
 STUDENT_EXTRAS = ('notebook', 'nbconvert')
-
-# Zip entries get this timestamp (the earliest a zip can hold), so that builds are byte-identical.
-ZIP_DATE = (1980, 1, 1, 0, 0, 0)
 
 
 class MarkerError(ValueError):
@@ -376,17 +373,11 @@ def write_tree(files: dict[str, StarterFile], out: Path) -> None:
 
 
 def write_zip(files: dict[str, StarterFile], path: Path) -> Path:
-    """Write the release zip: every file under ZIP_ROOT/, sorted, fixed dates, unix modes."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + '.partial')
-    with zipfile.ZipFile(partial, 'w', zipfile.ZIP_DEFLATED) as zf:
+    """Write the release zip: every file under ZIP_ROOT/, sorted (`graders.files.deterministic_zip`:
+    fixed dates, unix modes, the same bytes from build to build)."""
+    with deterministic_zip(path) as archive:
         for name in sorted(files):
-            info = zipfile.ZipInfo(f'{ZIP_ROOT}/{name}', date_time=ZIP_DATE)
-            info.create_system = 3                    # unix, so that the modes below are honoured
-            info.external_attr = (0o100755 if files[name].executable else 0o100644) << 16
-            info.compress_type = zipfile.ZIP_DEFLATED
-            zf.writestr(info, files[name].data, compresslevel=9)
-    partial.replace(path)
+            archive.add(f'{ZIP_ROOT}/{name}', files[name].data, executable=files[name].executable)
     return path
 
 

@@ -8,8 +8,6 @@
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -17,6 +15,7 @@ from graders.engine.outcome import GRADER_ERROR_MESSAGE, NOT_GRADED
 from graders.engine.plugin import CheckResult
 from graders.engine.rubric import Rubric, share_points
 from graders.engine.untrusted import clean_text
+from graders.files import write_atomic
 
 SCHEMA_FILE = Path(__file__).with_name('results.schema.json')
 # results.json stays under 1 MB whatever a submission sends (its messages are forgeable: see
@@ -164,12 +163,5 @@ def bounded(document: dict, max_bytes: int = MAX_RESULTS_BYTES) -> dict:
 
 
 def write_results(document: dict, path: Path) -> Path:
-    """Write `document` to `path` atomically (temp file in the same folder, then rename), `bounded`."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    document = bounded(document)
-    fd, tmp = tempfile.mkstemp(prefix='.results-', suffix='.json', dir=path.parent)
-    with os.fdopen(fd, 'w') as f:
-        json.dump(document, f, indent=2, allow_nan=False)
-        f.write('\n')
-    os.replace(tmp, path)
-    return path
+    """Write `document` to `path` atomically (`graders.files.write_atomic`), `bounded`."""
+    return write_atomic(path, json.dumps(bounded(document), indent=2, allow_nan=False) + '\n')

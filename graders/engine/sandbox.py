@@ -72,6 +72,21 @@ PROBE_NAMES = {'net': 'network', 'ipc': 'ipc', 'uts': 'uts'}
 
 # nobody:nogroup; the host process drops to it when it runs as root.
 SANDBOX_UID = 65534
+# The uids graders running side by side on one host take for their sandboxes, one each
+# (`graders.classroom.batch.uid_slot`): RLIMIT_NPROC counts processes per uid, so graders sharing one
+# would starve each other's process budget. SANDBOX_UID first, then the 63 below it.
+SANDBOX_UIDS = tuple(range(SANDBOX_UID, SANDBOX_UID - 64, -1))
+# The variables that set how many threads BLAS/OpenMP libraries start (OpenBLAS, MKL, Accelerate,
+# numexpr, BLIS): pinned for every sandboxed process (`Sandbox.env`) and every batch worker.
+# graders/inside/run_notebook.py keeps its own copy (it runs in the sandbox, where `graders` is
+# not importable); tests/engine/test_sandbox.py checks that it names the same variables.
+THREAD_VARIABLES = ('OMP_NUM_THREADS', 'OPENBLAS_NUM_THREADS', 'MKL_NUM_THREADS', 'VECLIB_MAXIMUM_THREADS',
+                    'NUMEXPR_NUM_THREADS', 'BLIS_NUM_THREADS')
+
+
+def thread_env(threads: int) -> dict[str, str]:
+    """Every THREAD_VARIABLES pinned to `threads`."""
+    return {name: str(threads) for name in THREAD_VARIABLES}
 
 # System directories bound read-only (or recreated as the same symlink, on merged-/usr systems).
 SYSTEM_DIRS = ('/usr', '/bin', '/sbin', '/lib', '/lib32', '/lib64', '/libx32')
@@ -366,14 +381,11 @@ class Sandbox:
 
     def env(self, threads: int = 1, extra: Mapping[str, str] | None = None) -> dict[str, str]:
         """A clean environment: nothing of the grader's, BLAS/OpenMP pinned to `threads`."""
-        n = str(threads)
         env = {
             'PATH': '/usr/local/bin:/usr/bin:/bin', 'HOME': self.tmp, 'TMPDIR': self.tmp,
             'LANG': 'C.UTF-8', 'LC_ALL': 'C.UTF-8', 'PYTHONDONTWRITEBYTECODE': '1',
             'MPLBACKEND': 'Agg', 'MPLCONFIGDIR': self.tmp + '/matplotlib',
-            'XDG_CACHE_HOME': self.tmp + '/.cache',
-            'OMP_NUM_THREADS': n, 'OPENBLAS_NUM_THREADS': n, 'MKL_NUM_THREADS': n,
-            'VECLIB_MAXIMUM_THREADS': n, 'NUMEXPR_NUM_THREADS': n, 'BLIS_NUM_THREADS': n,
+            'XDG_CACHE_HOME': self.tmp + '/.cache', **thread_env(threads),
         }
         env.update(extra or {})
         return env

@@ -330,3 +330,15 @@ def test_reduced_isolation_still_kills_the_tree_on_timeout(open_scratch, level):
     assert time.monotonic() - start < 10
     time.sleep(0.2)
     assert host_processes_with(marker) == []
+
+
+def test_one_list_of_thread_variables_inside_and_out(tmp_path):
+    """The sandbox's environment pins every BLAS/OpenMP variable, and the notebook kernel's defaults
+    (graders/inside keeps its own copy: `graders` is not importable in the sandbox) name the same ones."""
+    from graders.engine import sandbox as sandbox_module
+    from graders.inside import run_notebook
+    assert run_notebook.THREAD_VARIABLES == sandbox_module.THREAD_VARIABLES
+    env = Sandbox(tmp_path).env(threads=3)
+    assert {name: env[name] for name in sandbox_module.THREAD_VARIABLES} == \
+        dict.fromkeys(sandbox_module.THREAD_VARIABLES, '3')
+    assert sandbox_module.SANDBOX_UIDS[0] == SANDBOX_UID and len(set(sandbox_module.SANDBOX_UIDS)) == 64
