@@ -15,7 +15,7 @@ from graders import cli
 from graders.course.example import FIXED_DATE, NOT_COPIED, REFERENCE_PART1, normalize_zip, part1_workdir
 from graders.notebooks.runner import NOTEBOOKS, execute_notebook
 from graders.course.part2_runs import run_in
-from tests.collect_helpers import (assert_every_page_has_ink, files_under, listed_in, pdf_image_count, pdf_text,
+from tests.helpers import (assert_every_page_has_ink, files_under, listed_in, pdf_image_count, pdf_text,
                                    plant, require_programs, zip_names)
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ import pytest
 from fixtures import tiny_cifar
 from graders.notebooks.runner import execute_notebook
 from graders.course.starter import build_starter, write_tree
-from tests.collect_helpers import assert_every_page_has_ink, listed_in, require_programs
+from tests.helpers import assert_every_page_has_ink, listed_in, require_programs
 
 
 @pytest.fixture(scope='module')

@@ -9,16 +9,9 @@ from pathlib import Path
 import pytest
 
 from fixtures.hostile_zips import HOSTILE_ZIPS
+from tests.helpers import EXAMPLES, ROOT
 
-ROOT = Path(__file__).resolve().parents[2]
-EXAMPLES = ROOT / 'examples'
 DASK = Path(sys.executable).with_name('dask')
-# A few visible checks per part and no notebooks: each submission grades in seconds.
-FAST = {'notebooks': False, 'visible_only': True, 'select': 'test_loss or test_forward'}
-FAST_FLAGS = ['--no-notebooks', '--visible-only', '--select', FAST['select']]
-# student -> (part label, expected status)
-EXPECTED = {'alice': ('part1', 'graded'), 'bob': ('part2', 'graded'), 'carol': ('part1', 'invalid'),
-            'dave': ('part1', 'invalid')}
 
 
 def make_class(folder: Path) -> Path:

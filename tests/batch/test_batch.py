@@ -1,42 +1,14 @@
 """`hw1grade batch` on a LocalCluster: every student's outcome, the gradebook, the index, resume."""
-import json
 import os
-from pathlib import Path
 
-import pandas as pd
 import pytest
 
 from graders import cli
 from graders.classroom.batch import grade_task, run_batch
 from graders.classroom.submissions import Job
-from tests.batch.conftest import EXAMPLES, EXPECTED, FAST, FAST_FLAGS
-from tests.grading.conftest import results_of
+from tests.helpers import EXAMPLES, FAST, FAST_FLAGS, check_class_outputs, statuses
 
 pytestmark = pytest.mark.slow
-
-
-def statuses(out: Path) -> dict:
-    return {p.parent.parent.name: json.loads(p.read_text()) for p in out.glob('*/*/status.json')}
-
-
-def check_class_outputs(out: Path):
-    """Every student once in the gradebook, with the expected part's status, and a valid results.json."""
-    book = pd.read_csv(out / 'gradebook.csv')
-    assert sorted(book['student']) == sorted(EXPECTED)
-    for student, (label, status) in EXPECTED.items():
-        row = book.set_index('student').loc[student]
-        assert row[f'{label} status'] == status
-        assert row['total'] == row['part1 points'] + row['part2 points']
-        document = results_of(out / student / label)
-        assert document['score'] == row[f'{label} points']
-    assert book.set_index('student').loc['alice', 'Q8.1'] == 3.0   # softmax loss and gradient checks
-    assert book.set_index('student').loc['bob', 'part2 points'] > 0
-    assert list(pd.read_csv(out / 'canvas.csv').columns[:5]) == ['Student', 'ID', 'SIS User ID', 'SIS Login ID',
-                                                                  'Section']
-    index = (out / 'index.html').read_text()
-    for student, (label, _) in EXPECTED.items():
-        assert f'href="{student}/{label}/report.html"' in index and (out / student / label / 'report.html').is_file()
-    assert 'leaderboard.html' in index and (out / 'leaderboard.html').is_file()
 
 
 def test_a_class_on_a_local_cluster_then_resume(class_folder, tmp_path, capsys):

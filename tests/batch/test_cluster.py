@@ -7,8 +7,7 @@ import pandas as pd
 import pytest
 
 from graders.classroom.batch import run_batch
-from tests.batch.conftest import EXPECTED, FAST, FAST_FLAGS, ROOT
-from tests.batch.test_batch import check_class_outputs, statuses
+from tests.helpers import EXPECTED, FAST, FAST_FLAGS, ROOT, check_class_outputs, statuses
 
 pytestmark = pytest.mark.slow
 

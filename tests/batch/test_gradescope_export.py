@@ -15,8 +15,7 @@ import pytest
 from graders import cli
 from graders.classroom import gradescope
 from graders.engine.rubric import load_rubric
-from tests.batch.conftest import EXAMPLES
-from tests.grading.conftest import SCHEMA, results_of
+from tests.helpers import EXAMPLES, SCHEMA, results_of
 
 import jsonschema
 

@@ -3,7 +3,7 @@ import shutil
 import zipfile
 
 from graders.classroom.submissions import content_digest, discover
-from tests.batch.conftest import EXAMPLES
+from tests.helpers import EXAMPLES
 
 
 def found(folder) -> dict:

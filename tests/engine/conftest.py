@@ -8,9 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from graders.engine.sandbox import Sandbox
+from tests.helpers import ROOT, bwrap_sandbox
 
-ROOT = Path(__file__).resolve().parents[2]
 HOSTILE = ROOT / 'fixtures' / 'hostile'
 
 
@@ -29,34 +28,6 @@ def open_scratch():
     path = Path(tempfile.mkdtemp(prefix='hw1grade-test-'))
     yield path
     shutil.rmtree(path, ignore_errors=True)
-
-
-def bwrap_sandbox(*args, **kwargs) -> Sandbox:
-    """Sandbox(...) with bubblewrap, or skip where it is unusable (outside CI, which installs it).
-
-    Create it after the scratch folder is filled: as root it chowns the files for the sandbox user.
-    """
-    box = Sandbox(*args, **kwargs)
-    if box.isolation != 'bubblewrap' and not os.environ.get('CI'):
-        pytest.skip(box.warning)
-    assert box.isolation == 'bubblewrap', box.warning
-    return box
-
-
-# A uid of its own for the tests that force the 'rlimits' level: that level sweeps what its uid left in
-# /tmp and kills its orphans, which must not touch other sandboxes running as the default uid.
-CROSSTALK_UID = 65400
-
-
-def level_sandbox(*args, isolation: str, **kwargs) -> Sandbox:
-    """Sandbox(...) at exactly `isolation`, or skip where this host cannot have it (outside CI; in CI,
-    which has bubblewrap as root, 'namespaces' works too)."""
-    box = Sandbox(*args, isolation=isolation, **kwargs)
-    if box.isolation != isolation:
-        if os.environ.get('CI') and os.geteuid() == 0:
-            pytest.fail(box.warning)
-        pytest.skip(box.warning)
-    return box
 
 
 @pytest.fixture

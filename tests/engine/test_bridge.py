@@ -7,6 +7,7 @@ import pytest
 
 from graders.engine.bridge import (BadValue, CallTimeout, Handle, SandboxError, SubmissionRaised,
                             Worker, WorkerDied)
+from tests.helpers import patched_in_this_process
 
 
 @pytest.fixture(scope='module')
@@ -136,10 +137,23 @@ def test_output_does_not_break_the_channel(worker):
 
 
 def test_monkeypatching_stays_in_the_worker(worker):
+    """The attack is live in the worker (its numpy and builtins lie to every later call there), and the
+    trusted process still holds the very objects it started with: a worker run in-process would fail."""
     assert worker.call('hostile:monkeypatch') is True
-    assert not np.allclose(0, 1) and builtins.abs(-1) == 1
-    with pytest.raises(AssertionError):
-        np.testing.assert_allclose(0, 1)
+    assert worker.call('numpy:allclose', 0, 1) is True
+    assert worker.call('builtins:abs', -1) == 0
+    assert worker.call('numpy.testing:assert_allclose', 0, 1) is None
+    assert patched_in_this_process() == []
+
+
+def test_the_patch_detector_sees_a_patch_in_this_process(monkeypatch):
+    """What the test above asserts can fail: the same patches made here are each seen."""
+    assert patched_in_this_process() == []
+    monkeypatch.setattr(np, 'allclose', lambda *a, **k: True)
+    monkeypatch.setattr(builtins, 'abs', lambda x: 0)
+    assert patched_in_this_process() == ['builtins.abs', 'numpy.allclose']
+    monkeypatch.setattr(np.testing, 'assert_allclose', lambda *a, **k: None)
+    assert 'numpy.testing.assert_allclose' in patched_in_this_process()
 
 
 def test_breaking_the_workers_own_builtins_is_a_sandbox_error(fresh):

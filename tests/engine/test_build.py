@@ -8,39 +8,7 @@ import pytest
 from graders.engine.bridge import Worker
 from graders.part1.build import LEVEL2_NOTE, build_extension, remove_stale_builds
 
-from .conftest import ROOT
-
-# The starter's setup.py of that era, and a .pyx with its Python-2 integer division on C ints.
-STARTER_SETUP = '''
-from distutils.core import setup
-from distutils.extension import Extension
-from Cython.Build import cythonize
-import numpy
-
-extensions = [
-  Extension('im2col_cython', ['im2col_cython.pyx'],
-            include_dirs = [numpy.get_include()]
-  ),
-]
-
-setup(
-    ext_modules = cythonize(extensions),
-)
-'''
-STARTER_PYX = '''
-def out_size(int H, int padding, int field_height, int stride):
-    cdef int HH = (H + 2 * padding - field_height) / stride + 1
-    return HH
-'''
-
-
-def write_package(root, pyx, setup=STARTER_SETUP):
-    pkg = root / 'cs231n'
-    pkg.mkdir()
-    (pkg / '__init__.py').write_text('')
-    (pkg / 'setup.py').write_text(setup)
-    (pkg / 'im2col_cython.pyx').write_text(textwrap.dedent(pyx))
-    return pkg
+from tests.helpers import ROOT, STARTER_PYX, write_package
 
 
 @pytest.mark.slow

@@ -4,14 +4,7 @@ import pytest
 from graders.engine.bridge import Worker
 from graders.part1.build import build_extension, source_digest
 
-from .test_build import STARTER_PYX, write_package
-
-# Python 3 semantics at language level 3, so that the first attempt builds.
-PYX = '''
-def out_size(int H, int padding, int field_height, int stride):
-    cdef int HH = (H + 2 * padding - field_height) // stride + 1
-    return HH
-'''
+from tests.helpers import PYX, STARTER_PYX, write_package
 
 
 def counting_runs(sandbox):

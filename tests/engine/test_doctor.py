@@ -11,7 +11,7 @@ from graders import cli
 from graders.engine import doctor
 from graders.engine.doctor import Check, Preflight
 
-from .conftest import CROSSTALK_UID, ROOT
+from tests.helpers import CROSSTALK_UID, ROOT
 
 
 def test_preflight_here_is_ok_fast_and_cached(monkeypatch):

@@ -16,7 +16,7 @@ import pytest
 
 from fixtures import hostile_trees as ht
 from fixtures import tiny_cifar
-from graders.data import cifar10
+from graders.data import challenge, cifar10
 from graders.engine import intake, untrusted
 from graders.notebooks import grading as ng
 from graders.engine.bridge import SubmissionRaised, Worker
@@ -24,8 +24,7 @@ from graders.part1.build import CACHE_RECORD, _restore, build_extension
 from graders.part2 import deliverables
 from graders.engine.sandbox import TORCH_LIMITS
 
-from .test_build import STARTER_SETUP, write_package
-from .test_build_cache import PYX
+from tests.helpers import PYX, STARTER_SETUP, bwrap_sandbox, write_package
 
 PLANT = 'import sys; sys.path.insert(0, "."); import plant; print(sorted(plant.plant().items()))'
 MODULE = f'im2col_cython{ht.SUFFIX}'
@@ -165,7 +164,6 @@ def test_a_fifo_or_a_huge_file_as_the_notebook_summary_is_a_verdict(tmp_path, ti
 @pytest.fixture(scope='module')
 def deliverables_worker(tmp_path_factory):
     from PIL import Image
-    from .conftest import bwrap_sandbox
     root = tmp_path_factory.mktemp('part2')
     (root / 'bomb.png').write_bytes(ht.bomb_png())
     (root / 'warning_band.png').write_bytes(ht.bomb_png(9000, 5000))      # 45 M pixels: Pillow only warns
@@ -271,7 +269,8 @@ def test_part2_deliverables_planted_as_links_and_fifos_read_nothing(tmp_path):
         assert deliverables.submitted_files(root) == []
         for name in (*ht.PART2_NAMES, 'mymodel_valaccuracy.png'):
             assert deliverables.read_text(root, name) == ''
-        assert intake.read_submitted(root / 'predictions.csv', 100) is None
+        with pytest.raises(challenge.PredictionsError, match='missing'):
+            challenge.submitted_predictions(root, 10)
     finally:
         sock.close()
     assert secret.read_text().startswith('HOST-SECRET-')

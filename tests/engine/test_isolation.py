@@ -19,7 +19,7 @@ import pytest
 from graders.engine import seccomp
 from graders.engine.sandbox import LEVELS, Sandbox
 
-from .conftest import CROSSTALK_UID, ROOT, level_sandbox
+from tests.helpers import CROSSTALK_UID, ROOT, level_sandbox
 
 ATTACKS = ROOT / 'fixtures' / 'hostile' / 'kernel_attacks.py'
 SECRET = 'hw1grade-crosstalk-7f3a'

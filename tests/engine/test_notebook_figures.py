@@ -9,7 +9,7 @@ from graders.notebooks import figures as nf
 from graders.notebooks import grading as ng
 from graders.notebooks.runner import NOTEBOOKS
 
-from .conftest import ROOT
+from tests.helpers import ROOT
 
 
 @pytest.fixture(scope='module')

@@ -19,8 +19,7 @@ from graders.notebooks.figures import HW1GRADE
 from graders.notebooks.runner import PROBES, TEST_PREDICTIONS, probes_without_test_labels
 from graders.engine.sandbox import Sandbox
 
-from .conftest import ROOT
-from .test_sandbox import host_processes_with
+from tests.helpers import ROOT, host_processes_with
 
 REFERENCE = ROOT / 'reference' / '1_cs231n'
 STUDENT = ROOT / 'student' / '1_cs231n'
@@ -348,14 +347,17 @@ def test_a_gap_between_claimed_and_measured_is_flagged():
 
 
 def test_untrusted_files_are_read_without_following_links(tmp_path):
+    """The notebooks' files are read by the one reader, graders.engine.untrusted; what it refuses is
+    the `Untrusted` the notebook grading turns into a verdict."""
+    read_file = ng.untrusted.read_file
     (tmp_path / 'out').mkdir()
     (tmp_path / 'out' / 'ok.json').write_text('{}')
     (tmp_path / 'out' / 'big.json').write_text('x' * 100)
     (tmp_path / 'out' / 'link.json').symlink_to(tmp_path / 'out' / 'ok.json')
     (tmp_path / 'linked').symlink_to(tmp_path / 'out')
     os.mkfifo(tmp_path / 'out' / 'fifo.json')
-    assert ng.read_untrusted(tmp_path, ('out', 'ok.json'), 10) == b'{}'
-    assert ng.read_untrusted(tmp_path, ('out', 'absent.json'), 10) is None
+    assert read_file(tmp_path, ('out', 'ok.json'), 10) == b'{}'
+    assert read_file(tmp_path, ('out', 'absent.json'), 10) is None
     for rel in (('out', 'big.json'), ('out', 'link.json'), ('linked', 'ok.json'), ('out', 'fifo.json')):
         with pytest.raises(ng.Untrusted):
-            ng.read_untrusted(tmp_path, rel, 10)
+            read_file(tmp_path, rel, 10)

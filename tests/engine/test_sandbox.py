@@ -15,7 +15,7 @@ import pytest
 from graders.data.cifar10 import resolve_cache_dir
 from graders.engine.sandbox import SANDBOX_UID, SUBMISSION_DIR, Limits, Sandbox, warn_once
 
-from .conftest import CROSSTALK_UID, ROOT, level_sandbox
+from tests.helpers import CROSSTALK_UID, ROOT, host_processes_with, level_sandbox
 
 
 @pytest.fixture(params=['bubblewrap', 'namespaces'])
@@ -34,19 +34,6 @@ def probe(sandbox, code):
     result = py(sandbox, code)
     assert result.ok, result
     return json.loads(result.stdout)
-
-
-def host_processes_with(marker: str) -> list[int]:
-    """Host pids whose command line contains `marker`."""
-    found = []
-    for pid in os.listdir('/proc'):
-        try:
-            with open('/proc/%s/cmdline' % pid, 'rb') as f:
-                if marker.encode() in f.read():
-                    found.append(int(pid))
-        except OSError:
-            pass
-    return found
 
 
 def tasks_of(uid: int) -> int:

@@ -30,8 +30,7 @@ from fixtures import mutants, part2_mutants
 from graders import cli
 from graders.data.cifar10 import ARCHIVE_ENV, ARCHIVE_NAME, resolve_cache_dir
 from graders.engine.rubric import load_rubric
-from tests.batch.conftest import EXAMPLES
-from tests.grading.conftest import results_of
+from tests.helpers import EXAMPLES, results_of
 
 ROOT = Path(__file__).resolve().parents[2]
 AUTOGRADER = Path('/autograder')

@@ -1,22 +1,9 @@
 """Fixtures of the grading tests: whole submissions graded by graders/engine/grade.py, as TAs and students do."""
-import json
 import os
-from pathlib import Path
 
-import jsonschema
 import pytest
 
-from graders.engine.results import SCHEMA_FILE
 from graders.engine.sandbox import Sandbox
-
-SCHEMA = json.loads(SCHEMA_FILE.read_text())
-
-
-def results_of(out_dir: Path) -> dict:
-    """The results.json in `out_dir`, checked against the Gradescope schema."""
-    document = json.loads((Path(out_dir) / 'results.json').read_text())
-    jsonschema.validate(document, SCHEMA)
-    return document
 
 
 @pytest.fixture(scope='module')

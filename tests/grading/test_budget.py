@@ -10,7 +10,7 @@ from graders.engine.grade import grade
 from graders.engine.outcome import CheckStatus, Status
 from graders.engine.rubric import load_rubric
 
-from .conftest import results_of
+from tests.helpers import results_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.cifar]
 

@@ -6,7 +6,7 @@ import pytest
 from fixtures import corpus2019
 from graders.engine.grade import grade
 
-from .conftest import results_of
+from tests.helpers import results_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.cifar]
 

@@ -23,7 +23,7 @@ from graders.engine.rubric import load_rubric
 from graders.engine.sandbox import Sandbox
 from graders.classroom.submissions import Job
 
-from .conftest import results_of
+from tests.helpers import results_of
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / 'examples' / '1_cs231n.zip'

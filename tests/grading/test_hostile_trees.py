@@ -8,7 +8,7 @@ from fixtures import mutants
 from graders.engine.grade import grade
 from graders.engine.report import terminal_table
 
-from .conftest import results_of
+from tests.helpers import results_of
 
 # Bytes a terminal obeys, as they would appear raw or escaped in a JSON or HTML file.
 TERMINAL_BYTES = ('\x1b', '\x9b', '\x07', '\u202e', '\r')

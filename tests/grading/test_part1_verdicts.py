@@ -5,7 +5,6 @@ CIFAR-10 for minutes; the full grade of the reference is a test of its own), wit
 notebooks (they earn no points), with a short per-call timeout and one Cython build for every tree.
 Mutants and attacks come from fixtures/mutants.py, zips from fixtures/hostile_zips.py.
 """
-import builtins
 import os
 import socket
 import tempfile
@@ -13,7 +12,6 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from fixtures import mutants
@@ -24,7 +22,7 @@ from graders.engine.grade import grade
 from graders.engine.report import Graded
 from graders.engine.results import ScoredCheck, question_totals
 
-from .conftest import results_of
+from tests.helpers import patched_in_this_process, results_of, trusted_objects
 
 pytestmark = [pytest.mark.slow, pytest.mark.cifar]
 
@@ -52,6 +50,7 @@ class Outcome:
     graded: Graded
     document: dict                                # results.json
     host_changes: list[str]                       # host files the grading created or changed
+    patched_here: list[str]                       # numpy/builtins objects replaced in this process
 
     @property
     def checks(self) -> dict[tuple[str, str], ScoredCheck]:
@@ -139,12 +138,13 @@ def grade_tree(name: str, work: Path, build_cache: Path, cifar10_dir: Path, host
         mutants.build(mutants.CASES[name], tree, targets)
     watched = [Path(p) for p in targets['write'] if Path(p).is_absolute() and Path(p) != out / 'results.json']
     before = snapshot(watched)
+    trusted = trusted_objects()
     graded = grade(tree, out_dir=out, visible_only=True, notebooks=False, call_timeout=CALL_TIMEOUT,
                    build_cache=build_cache, find_cifar10=lambda: cifar10_dir)
     after = snapshot(watched)
     changes = [str(p) for p in watched if before[p] != after[p]]
     changes += [str(p) for p in work.rglob('results.json') if p != out / 'results.json']
-    return Outcome(graded, results_of(out), changes)
+    return Outcome(graded, results_of(out), changes, patched_in_this_process(trusted))
 
 
 @pytest.fixture(scope='module')
@@ -239,8 +239,9 @@ def test_an_attack_costs_its_items_only_and_leaves_the_host_alone(bubblewrap, gr
     assert outcome.document['tests'] and outcome.document['output'] != 'hostile: fake results'
     assert host.connections() == []
     assert not any('CONNECTED' in s.check.message for s in outcome.graded.scored)
-    # Nothing the worker patched reached the trusted process.
-    assert not np.allclose(0, 1) and builtins.abs(-1) == 1
+    # Nothing the worker patched (monkeypatch_numpy_and_builtins: numpy's comparisons, abs) reached the
+    # trusted process: it holds the objects it had before the grade.
+    assert outcome.patched_here == []
 
 
 @pytest.mark.parametrize('name', sorted(HOSTILE_ZIPS))

@@ -27,8 +27,7 @@ from graders.part2.models import explain
 from graders.course.part2_runs import MODELS, make_pdf, prepare_workdir, render_notebooks
 from graders.engine.results import SCHEMA_FILE
 from graders.engine.rubric import Rubric, load_rubric
-from tests.part2.conftest import tiny_cifar_root  # noqa: F401  (a fixture)
-from tests.part2.test_scripts import train
+from tests.helpers import train
 
 pytestmark = pytest.mark.slow
 

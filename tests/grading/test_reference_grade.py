@@ -6,7 +6,7 @@ import pytest
 
 from graders import cli
 
-from .conftest import results_of
+from tests.helpers import results_of
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / 'examples' / '1_cs231n.zip'

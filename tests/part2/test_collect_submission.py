@@ -9,8 +9,7 @@ from PIL import Image
 from graders import cli
 from graders.course.example import FIXED_DATE
 from graders.course.part2_runs import MODELS, REFERENCE_PART2, predict_challenge, render_notebooks, run_in
-from tests.collect_helpers import assert_every_page_has_ink, listed_in, plant, require_programs, zip_names
-from tests.part2.test_scripts import train
+from tests.helpers import assert_every_page_has_ink, listed_in, plant, require_programs, train, zip_names
 
 PLOTS = [f'{model}_{plot}.png' for model in MODELS for plot in ('lossvstrain', 'valaccuracy', 'gridfilt')]
 CODE = ['train.py', 'test.py', 'cifar10.py', 'challenge_data.py', 'vis_utils.py', 'models/__init__.py',

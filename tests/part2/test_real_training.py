@@ -9,7 +9,7 @@ import re
 import pytest
 
 from graders.course.part2_runs import make_pdf, prepare_workdir, render_notebooks, train
-from tests.part2.test_scripts import assert_png_has_content
+from tests.helpers import assert_png_has_content
 
 # Training the three models happens in the first test's setup: allow it the time.
 pytestmark = [pytest.mark.cifar, pytest.mark.slow, pytest.mark.timeout(2400)]

@@ -2,41 +2,17 @@
 import csv
 import re
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from graders.notebooks.runner import execute_notebook
 from graders.part2.train_log import parse_train_log
-from tests.part2.conftest import run_ok
+from tests.helpers import SMOKE_FLAGS, assert_png_has_content, run_ok, train
 
 TRAIN_LINE = re.compile(r'^Train Epoch: (\d+) \[(\d+)/(\d+) \((\d+)%\)\]\tTrain Loss: (\d+\.\d{6})\t'
                         r'Val Loss: (\d+\.\d{6})\tVal Acc: (\d+(?:\.\d+)?)$')
 TEST_LINE = re.compile(r'^test set: Average loss: \d+\.\d{4}, Accuracy: (\d+)/(\d+) \((\d+)%\)$')
 
-SMOKE_FLAGS = {
-    'softmax': [],
-    'twolayernn': ['--hidden-dim', '16'],
-    'convnet': ['--hidden-dim', '4', '--kernel-size', '5'],
-    'mymodel': ['--hidden-dim', '4', '--kernel-size', '3', '--augment', '--schedule', 'onecycle'],
-}
-
-
-def train(workdir, model, *extra):
-    """Run train.py for one short epoch and save its output as <model>.log, as run_<model>.sh would."""
-    out = run_ok(workdir, 'python', '-u', 'train.py', '--model', model, '--epochs', '1',
-                 '--lr', '1e-4', '--momentum', '0.9', '--batch-size', '25', '--log-interval', '1',
-                 '--no-cuda', *SMOKE_FLAGS[model], *extra)
-    (workdir / f'{model}.log').write_text(out)
-    return out
-
-
-def assert_png_has_content(path):
-    with Image.open(path) as image:
-        image.verify()
-    pixels = np.asarray(Image.open(path).convert('L'), dtype=float)
-    assert pixels.std() > 1.0, f'{path.name} is blank'
 
 
 @pytest.mark.slow

@@ -1,0 +1,292 @@
+"""Helpers shared by test modules of several folders: the one module tests import helpers from.
+
+Fixtures stay in the conftest.py files (pytest finds them there); plain functions and constants that more
+than one test module uses live here and are imported as `from tests.helpers import ...`. Numeric
+gradients, the Part 1 tests' own oracle, are `tests/part1/numgrad.py`.
+"""
+import builtins
+import json
+import os
+import shutil
+import subprocess
+import textwrap
+import zipfile
+from pathlib import Path
+
+import jsonschema
+import numpy as np
+import pandas as pd
+import pytest
+from PIL import Image
+
+import notebook_to_pdf  # reference/1_cs231n is on sys.path
+
+from graders.course.part2_runs import run_in
+from graders.engine.results import SCHEMA_FILE
+from graders.engine.sandbox import Sandbox
+from graders.paths import REPO
+
+ROOT = REPO
+EXAMPLES = ROOT / 'examples'
+
+
+# -- what a patch in a worker could reach: the trusted process's own numpy and builtins ------------
+
+def trusted_objects() -> dict[str, object]:
+    """The objects a submission patches to fool comparisons (fixtures/hostile/hostile.py:monkeypatch),
+    as the trusted process sees them now."""
+    return {'numpy.allclose': np.allclose, 'numpy.testing.assert_allclose': np.testing.assert_allclose,
+            'builtins.abs': builtins.abs, 'builtins.isinstance': builtins.isinstance, 'builtins.len': builtins.len}
+
+
+# Taken when the tests start, before any submission code has run anywhere.
+TRUSTED_ORIGINALS = trusted_objects()
+
+
+def patched_in_this_process(originals: dict[str, object] = TRUSTED_ORIGINALS) -> list[str]:
+    """The names among `originals` that no longer hold the same object in this (the trusted) process."""
+    now = trusted_objects()
+    return sorted(name for name, obj in originals.items() if now[name] is not obj)
+
+
+# -- results.json ------------------------------------------------------------------------------
+
+SCHEMA = json.loads(SCHEMA_FILE.read_text())
+
+
+def results_of(out_dir: Path) -> dict:
+    """The results.json in `out_dir`, checked against the Gradescope schema."""
+    document = json.loads((Path(out_dir) / 'results.json').read_text())
+    jsonschema.validate(document, SCHEMA)
+    return document
+
+
+# -- sandboxes ---------------------------------------------------------------------------------
+
+def bwrap_sandbox(*args, **kwargs) -> Sandbox:
+    """Sandbox(...) with bubblewrap, or skip where it is unusable (outside CI, which installs it).
+
+    Create it after the scratch folder is filled: as root it chowns the files for the sandbox user.
+    """
+    box = Sandbox(*args, **kwargs)
+    if box.isolation != 'bubblewrap' and not os.environ.get('CI'):
+        pytest.skip(box.warning)
+    assert box.isolation == 'bubblewrap', box.warning
+    return box
+
+
+# A uid of its own for the tests that force the 'rlimits' level: that level sweeps what its uid left in
+# /tmp and kills its orphans, which must not touch other sandboxes running as the default uid.
+CROSSTALK_UID = 65400
+
+
+def level_sandbox(*args, isolation: str, **kwargs) -> Sandbox:
+    """Sandbox(...) at exactly `isolation`, or skip where this host cannot have it (outside CI; in CI,
+    which has bubblewrap as root, 'namespaces' works too)."""
+    box = Sandbox(*args, isolation=isolation, **kwargs)
+    if box.isolation != isolation:
+        if os.environ.get('CI') and os.geteuid() == 0:
+            pytest.fail(box.warning)
+        pytest.skip(box.warning)
+    return box
+
+
+def host_processes_with(marker: str) -> list[int]:
+    """Host pids whose command line contains `marker`."""
+    found = []
+    for pid in os.listdir('/proc'):
+        try:
+            with open('/proc/%s/cmdline' % pid, 'rb') as f:
+                if marker.encode() in f.read():
+                    found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+# -- Cython builds: a cs231n package with only the extension's sources ---------------------------
+
+# The starter's setup.py of that era, and a .pyx with its Python-2 integer division on C ints.
+STARTER_SETUP = '''
+from distutils.core import setup
+from distutils.extension import Extension
+from Cython.Build import cythonize
+import numpy
+
+extensions = [
+  Extension('im2col_cython', ['im2col_cython.pyx'],
+            include_dirs = [numpy.get_include()]
+  ),
+]
+
+setup(
+    ext_modules = cythonize(extensions),
+)
+'''
+
+STARTER_PYX = '''
+def out_size(int H, int padding, int field_height, int stride):
+    cdef int HH = (H + 2 * padding - field_height) / stride + 1
+    return HH
+'''
+
+# Python 3 semantics at language level 3, so that the first attempt builds.
+PYX = '''
+def out_size(int H, int padding, int field_height, int stride):
+    cdef int HH = (H + 2 * padding - field_height) // stride + 1
+    return HH
+'''
+
+
+def write_package(root, pyx, setup=STARTER_SETUP):
+    pkg = root / 'cs231n'
+    pkg.mkdir()
+    (pkg / '__init__.py').write_text('')
+    (pkg / 'setup.py').write_text(setup)
+    (pkg / 'im2col_cython.pyx').write_text(textwrap.dedent(pyx))
+    return pkg
+
+
+# -- Part 2 working copies: train.py runs -------------------------------------------------------
+
+def run_ok(workdir, *command):
+    """Run a command in workdir and return its stdout; fail the test with its output if it fails."""
+    proc = run_in(workdir, *command, timeout=900)
+    assert proc.returncode == 0, f'{command} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}'
+    return proc.stdout
+
+
+SMOKE_FLAGS = {
+    'softmax': [],
+    'twolayernn': ['--hidden-dim', '16'],
+    'convnet': ['--hidden-dim', '4', '--kernel-size', '5'],
+    'mymodel': ['--hidden-dim', '4', '--kernel-size', '3', '--augment', '--schedule', 'onecycle'],
+}
+
+
+def train(workdir, model, *extra):
+    """Run train.py for one short epoch and save its output as <model>.log, as run_<model>.sh would."""
+    out = run_ok(workdir, 'python', '-u', 'train.py', '--model', model, '--epochs', '1',
+                 '--lr', '1e-4', '--momentum', '0.9', '--batch-size', '25', '--log-interval', '1',
+                 '--no-cuda', *SMOKE_FLAGS[model], *extra)
+    (workdir / f'{model}.log').write_text(out)
+    return out
+
+
+def assert_png_has_content(path):
+    with Image.open(path) as image:
+        image.verify()
+    pixels = np.asarray(Image.open(path).convert('L'), dtype=float)
+    assert pixels.std() > 1.0, f'{path.name} is blank'
+
+
+# -- a class of submissions graded by `hw1grade batch` --------------------------------------------
+
+# A few visible checks per part and no notebooks: each submission grades in seconds.
+FAST = {'notebooks': False, 'visible_only': True, 'select': 'test_loss or test_forward'}
+FAST_FLAGS = ['--no-notebooks', '--visible-only', '--select', FAST['select']]
+# student -> (part label, expected status)
+EXPECTED = {'alice': ('part1', 'graded'), 'bob': ('part2', 'graded'), 'carol': ('part1', 'invalid'),
+            'dave': ('part1', 'invalid')}
+
+
+def statuses(out: Path) -> dict:
+    return {p.parent.parent.name: json.loads(p.read_text()) for p in out.glob('*/*/status.json')}
+
+
+def check_class_outputs(out: Path):
+    """Every student once in the gradebook, with the expected part's status, and a valid results.json."""
+    book = pd.read_csv(out / 'gradebook.csv')
+    assert sorted(book['student']) == sorted(EXPECTED)
+    for student, (label, status) in EXPECTED.items():
+        row = book.set_index('student').loc[student]
+        assert row[f'{label} status'] == status
+        assert row['total'] == row['part1 points'] + row['part2 points']
+        document = results_of(out / student / label)
+        assert document['score'] == row[f'{label} points']
+    assert book.set_index('student').loc['alice', 'Q8.1'] == 3.0   # softmax loss and gradient checks
+    assert book.set_index('student').loc['bob', 'part2 points'] > 0
+    assert list(pd.read_csv(out / 'canvas.csv').columns[:5]) == ['Student', 'ID', 'SIS User ID', 'SIS Login ID',
+                                                                  'Section']
+    index = (out / 'index.html').read_text()
+    for student, (label, _) in EXPECTED.items():
+        assert f'href="{student}/{label}/report.html"' in index and (out / student / label / 'report.html').is_file()
+    assert 'leaderboard.html' in index and (out / 'leaderboard.html').is_file()
+
+
+# -- collect_submission.sh: the programs it needs, rendered PDF pages, zip listings ---------------
+
+# What students need besides Python (CI installs them in .ci/run); pdftoppm is the tests' own.
+PROGRAMS = ('zip', 'pdftoppm', 'pdftotext', 'pdfimages')
+
+
+def require_programs():
+    """Skip the test where zip, poppler-utils or a browser is missing, except under CI, where they must be there."""
+    missing = [p for p in PROGRAMS if shutil.which(p) is None]
+    if notebook_to_pdf.find_browser() is None:
+        missing.append('chromium')
+    if missing:
+        message = 'missing programs: ' + ', '.join(missing)
+        if os.environ.get('CI'):
+            pytest.fail('CI must install them (.ci/run): ' + message)
+        pytest.skip(message)
+
+
+def rendered_pages(pdf: Path, scratch: Path) -> list[np.ndarray]:
+    """Every page of `pdf` as a grayscale image (H, W) of uint8, rendered by pdftoppm at 30 dpi."""
+    scratch.mkdir(parents=True, exist_ok=True)
+    subprocess.run(['pdftoppm', '-r', '30', '-gray', str(pdf), str(scratch / 'page')], check=True,
+                   capture_output=True)
+    return [np.asarray(Image.open(page)) for page in sorted(scratch.glob('page-*.pgm'))]
+
+
+def assert_every_page_has_ink(pdf: Path, scratch: Path, min_pages: int = 1) -> int:
+    """Fail unless pdf has at least min_pages pages and each shows something (not only white); return the count."""
+    pages = rendered_pages(pdf, scratch)
+    assert len(pages) >= min_pages, f'{pdf.name}: {len(pages)} pages'
+    for number, page in enumerate(pages, 1):
+        # A blank page is all white; one short line of text already darkens over a hundred pixels.
+        assert np.count_nonzero(page < 200) >= 50, f'{pdf.name}: page {number} of {len(pages)} is blank'
+    return len(pages)
+
+
+def pdf_text(pdf: Path) -> str:
+    return subprocess.run(['pdftotext', '-layout', str(pdf), '-'], check=True, capture_output=True,
+                          text=True).stdout
+
+
+def pdf_image_count(pdf: Path) -> int:
+    """How many raster images the PDF embeds (the notebooks' plots)."""
+    listing = subprocess.run(['pdfimages', '-list', str(pdf)], check=True, capture_output=True, text=True).stdout
+    return max(0, len(listing.strip().splitlines()) - 2)  # two header lines
+
+
+def zip_names(path: Path) -> list[str]:
+    with zipfile.ZipFile(path) as z:
+        assert z.testzip() is None, f'{path} has a corrupt entry'
+        return z.namelist()
+
+
+def listed_in(stderr: str, kind: str) -> set[str]:
+    """The file names after `  kind: ` in the warning lines of collect_submission.sh."""
+    marker = f'  {kind}: '
+    return {line.split(marker, 1)[1].split(' ', 1)[0] for line in stderr.splitlines() if line.startswith(marker)}
+
+
+def files_under(folder: Path) -> set[str]:
+    """Relative paths of the regular files under folder (symlinks not followed)."""
+    found = set()
+    for dirpath, _, filenames in os.walk(folder):
+        for name in filenames:
+            path = Path(dirpath) / name
+            if path.is_file() and not path.is_symlink():
+                found.add(path.relative_to(folder).as_posix())
+    return found
+
+
+def plant(folder: Path, *paths: str) -> None:
+    """Create each relative path under folder as a small file (parents included)."""
+    for relative in paths:
+        path = folder / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(b'junk ' + relative.encode())
