@@ -8,21 +8,27 @@
 - `canvas.csv`: Canvas's gradebook import layout: `Student, ID, SIS User ID, SIS Login ID, Section`, then
   one assignment column holding the total (rename its header to Canvas's `<assignment> (<id>)` if the
   assignment already exists). ID is the Canvas user id of Canvas exports, SIS User ID the Gradescope sid.
-- `index.html`: every student with links to their reports, and `leaderboard.html` (the challenge,
+- `index.html`: the class dashboard (graders/classroom/dashboard.py): status counts, score histograms,
+  the checks failed most, failure messages by template, claimed vs measured accuracies, overrides, the
+  leaderboard, every student with links to their reports; and `leaderboard.html` (the challenge,
   ranked by graders/classroom/leaderboard.py from the accuracies each Part 2 grade recorded).
+- Staff overrides (`OUT/overrides.csv`, graders/classroom/overrides.py) are applied to the points of all
+  of these, with the machine's verdict kept beside them (`machine total`, `overrides`).
 
-Built from the status files alone, so a batch that was killed and resumed gives the same gradebook.
+Built from the status files alone (and overrides.csv), so a batch that was killed and resumed gives the
+same gradebook.
 """
 
 from __future__ import annotations
 
-import html
 import json
 from pathlib import Path
 
 import pandas as pd
 
+from graders.classroom import dashboard, overrides
 from graders.classroom.leaderboard import FULL, PUBLIC, Standing, rank, write_csv, write_html
+from graders.classroom.records import read_part
 from graders.engine.outcome import NOT_A_GRADE
 from graders.engine.rubric import Rubric
 
@@ -89,40 +95,57 @@ def standings(records: list[dict]) -> list[Standing]:
     return rank(result)
 
 
-def index_html(book: pd.DataFrame, similarity: bool = False) -> str:
-    """The class's index; `similarity`: link similarity.html (hw1grade similarity wrote it into OUT)."""
-    e = html.escape
-    rows = []
-    for row in book.itertuples(index=False):
-        cells = [e(row.student)]
-        for part in PARTS:
-            status, points = getattr(row, f'{part}_status'), getattr(row, f'{part}_points')
-            cells.append(e(status) if status == 'missing' else
-                         f'<a href="{e(row.student)}/{part}/report.html">{points:g}</a> {e(status)}')
-        cells += [f'{row.total:g}' if row.total != '' else '<b>not a grade</b>', e(row.review)]
-        rows.append('<tr>' + ''.join(f'<td>{c}</td>' for c in cells) + '</tr>')
-    return ('<!doctype html><meta charset="utf-8"><title>HW1 Q8 gradebook</title>'
-            '<style>body{font-family:system-ui,sans-serif;margin:2em}table{border-collapse:collapse}'
-            'td,th{border-bottom:1px solid #ddd;padding:.3em .6em;text-align:left}</style>'
-            '<h1>HW1 Q8 gradebook</h1><p><a href="gradebook.csv">gradebook.csv</a> · '
-            '<a href="canvas.csv">canvas.csv</a> · <a href="leaderboard.html">challenge leaderboard</a>'
-            + (' · <a href="similarity.html">code similarity</a>' if similarity else '') + '</p>'
-            '<table><tr><th>student</th><th>Part 1</th><th>Part 2</th><th>total</th><th>review</th></tr>'
-            + ''.join(rows) + '</table>\n')
-
-
-def write_class_outputs(out: Path, rubric: Rubric) -> pd.DataFrame:
-    """gradebook.csv, canvas.csv, index.html, leaderboard.csv/.html in `out`; returns the gradebook."""
+def build_class_outputs(out: Path, rubric: Rubric, log=print) -> tuple[pd.DataFrame, overrides.Outcome]:
+    """gradebook.csv, canvas.csv, index.html (the class dashboard, graders/classroom/dashboard.py),
+    leaderboard.csv/.html in `out`, with OUT/overrides.csv applied (graders/classroom/overrides.py: a
+    malformed file raises OverridesError before anything is written; each row that cannot be applied is
+    logged, flagged in the dashboard and the review column). Returns the gradebook and the overrides' outcome."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    listed = overrides.read(out, rubric)
     records = load_records(out)
-    book = gradebook(records, rubric)
+    amended = overrides.apply(records, listed, rubric)
+    book = overrides.gradebook_columns(gradebook(amended.records, rubric), amended)
     book.to_csv(out / 'gradebook.csv', index=False)
     canvas_layout(book).to_csv(out / 'canvas.csv', index=False)
     board = standings(records)
     write_csv(board, out / 'leaderboard.csv')
     write_html(board, out / 'leaderboard.html')
-    renamed = book.rename(columns=lambda c: c.replace(' ', '_'))
-    (out / 'index.html').write_text(index_html(renamed, similarity=(out / 'similarity.html').is_file()),
-                                    encoding='utf-8')
-    return book
+    overrides.refresh_reports(out, amended, records)
+    for problem in amended.unapplied:
+        log(f'warning: {problem.text}')
+    page = dashboard.render([read_part(r) for r in records], book, board, amended, rubric,
+                            similarity=(out / 'similarity.html').is_file(),
+                            has_overrides_file=overrides.path_in(out).is_file())
+    (out / 'index.html').write_text(page, encoding='utf-8')
+    return book, amended
+
+
+def write_class_outputs(out: Path, rubric: Rubric, log=print) -> pd.DataFrame:
+    """build_class_outputs, returning the gradebook."""
+    return build_class_outputs(out, rubric, log)[0]
+
+
+def gradebook_command(args) -> int:
+    """`hw1grade gradebook OUT`: the class outputs rebuilt from OUT's status files and OUT/overrides.csv;
+    exit 1 when a row of overrides.csv could not be applied (each is printed)."""
+    from graders.engine.rubric import load_rubric
+    out = Path(args.out)
+    if not any(out.glob('*/*/status.json')):
+        raise FileNotFoundError(f'{out} holds no <student>/<part>/status.json: give the OUT of hw1grade batch')
+    book, amended = build_class_outputs(out, load_rubric())
+    print(f'{len(book)} students; overrides: {len(amended.applied)} applied, {len(amended.unapplied)} not '
+          f'applied -> {out / "index.html"}')
+    return 1 if amended.unapplied else 0
+
+
+def add_gradebook_commands(subparsers) -> None:
+    """`hw1grade gradebook OUT`."""
+    parser = subparsers.add_parser(
+        'gradebook', help="rebuild a batch's gradebook, exports and dashboard, applying OUT/overrides.csv",
+        description='Rebuild gradebook.csv, canvas.csv, index.html (the class dashboard) and the leaderboard '
+                    'of a batch from its status files, applying the staff overrides in OUT/overrides.csv '
+                    '(columns student, check, points, reason, who). Nothing is graded. Exit 1 when a row '
+                    'cannot be applied (each is printed), 2 when the file is malformed (the lines named).')
+    parser.add_argument('out', metavar='OUT', help='the OUT folder of hw1grade batch')
+    parser.set_defaults(handler=gradebook_command)

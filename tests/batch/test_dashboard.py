@@ -1,0 +1,121 @@
+"""The class dashboard (index.html) built from a status tree written here: counts, histograms, the checks
+failed most, failures by template, claimed vs measured, leaderboard, links; rendered in headless Chromium."""
+import json
+import re
+from pathlib import Path
+
+import numpy as np
+
+from graders.classroom.dashboard import templates
+from graders.classroom.gradebook import write_class_outputs
+from graders.classroom.leaderboard import FULL, PUBLIC
+from graders.engine.rubric import load_rubric
+from tests.test_similarity import render
+
+CONV = 'Q8.3/test_conv_backward_naive'
+
+
+def check(identifier, status='passed', score=1.0, max_score=1.0, message='', measured=None, title='a check'):
+    return {'id': identifier, 'question': identifier.split('/')[0], 'title': title, 'number': '8.x.1',
+            'status': status, 'score': score, 'max_score': max_score, 'message': message,
+            'measured': measured or {}}
+
+
+def conv_failure(rng) -> str:
+    """A Cases message as graders/engine/checks.py writes it, with this student's own numbers."""
+    shape = f'({rng.integers(2, 4)}, 3, {rng.integers(5, 8)}, {rng.integers(5, 8)})'
+    return ('2 of 5 cases failed (the 3 others earn their share of this check):\n'
+            f'- conv_backward_naive dx for x {shape}, w (4, 3, 3, 3), stride 1, pad 0: relative error '
+            f'{rng.uniform(0.1, 0.9):.2e} (allowed 1e-07); at index (0, 1, 2, 3) expected {rng.normal():.6g}, '
+            f'got {rng.normal():.6g}\n'
+            f'- conv_backward_naive dw for x {shape}, w (4, 3, 3, 3), stride 2, pad 1: relative error '
+            f'{rng.uniform(0.1, 0.9):.2e} (allowed 1e-07)')
+
+
+def write_status(out: Path, student: str, label: str, status='graded', checks=(), questions=None,
+                 notebooks=(), leaderboard=(), message=''):
+    questions = questions if questions is not None else {}
+    if checks and not questions:
+        for c in checks:
+            earned, possible = questions.get(c['question'], (0.0, 0.0))
+            questions[c['question']] = (earned + c['score'], possible + c['max_score'])
+    record = {'student': student, 'label': label, 'part': int(label[-1]), 'status': status, 'message': message,
+              'score': round(sum(e for e, _ in questions.values()), 2), 'max_score': 13 if label == 'part1' else 16,
+              'questions': questions, 'flags': [], 'leaderboard': list(leaderboard), 'display': '', 'canvas_id': '',
+              'sis_id': '', 'email': '', 'checks': list(checks), 'notebook_figures': list(notebooks)}
+    folder = out / student / label
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / 'status.json').write_text(json.dumps(record))
+    (folder / 'report.html').write_text(f'<!doctype html><title>{student}</title><h1>{student} {label}</h1>\n'
+                                        '<p>Part: points</p>\n')
+    return record
+
+
+def make_class(out: Path) -> Path:
+    """s1-s6 graded in Part 1 (s1-s5 fail conv_backward_naive the same way, s6 a hostile message),
+    s1-s3 Part 2 with log claims and a leaderboard accuracy, s4's Part 2 invalid, s7 a grader error, s8 a
+    timeout."""
+    rng = np.random.default_rng(0)
+    for i in range(1, 7):
+        conv = check(CONV, 'failed', 0.4, 1.0, conv_failure(rng)) if i <= 5 else \
+            check(CONV, 'failed', 0.0, 1.0, "NameError: name 'velocty' is not defined <script>alert(1)</script>")
+        write_status(out, f's{i}', 'part1', checks=[check('Q8.1/test_loss', score=1.5, max_score=1.5), conv],
+                     notebooks=[{'name': 'softmax.ipynb', 'claimed': {'test': 0.38 + i / 100},
+                                 'measured': {'test': 0.37}, 'flags': []}])
+    for i in range(1, 4):
+        claimed = 0.55 if i < 3 else 0.95
+        log = check('Q8.5/test_log', measured={'claimed test accuracy': claimed, "grader's accuracy": 0.35,
+                                               **({'flag': 'claim'} if i == 3 else {})})
+        write_status(out, f's{i}', 'part2', checks=[log, check('Q8.8/test_beats_chance', score=4, max_score=4)],
+                     leaderboard=[{'name': PUBLIC, 'value': 0.5 + i / 50, 'order': 'desc'},
+                                  {'name': FULL, 'value': 0.5 + i / 40, 'order': 'desc'}])
+    write_status(out, 's4', 'part2', status='invalid', message='damaged zip')
+    write_status(out, 's7', 'part1', status='grader-error', message='sandbox unavailable')
+    write_status(out, 's8', 'part2', status='timeout', message='took longer than 3600 s')
+    return out
+
+
+def test_templates_ignore_numbers_shapes_and_names_but_keep_the_case():
+    rng = np.random.default_rng(1)
+    first, second = templates(conv_failure(rng)), templates(conv_failure(rng))
+    assert first == second and len(first) == 2
+    assert 'stride 1, pad 0' in first[0] and 'stride 2, pad 1' in first[1]
+    assert '<shape>' in first[0] and '<x>' in first[0]
+    assert templates("NameError: name 'velocty' is not defined\n  File /tmp/x/layers.py, line 12") == \
+        ["NameError: name '<name>' is not defined"]
+
+
+def test_the_dashboard_shows_the_class_at_a_glance_and_renders(tmp_path):
+    out = make_class(tmp_path / 'out')
+    write_class_outputs(out, load_rubric(), log=lambda line: None)
+    page = (out / 'index.html').read_text()
+    # status counts: part1 6 graded 1 grader-error 1 missing; part2 3 graded 1 invalid 1 timeout 3 missing
+    row = lambda label: re.search(rf'<tr><td>{label}</td>(.*?)<td><svg', page).group(1)
+    assert re.findall(r'>(\d+)<', row('part1')) == ['6', '0', '1', '0', '0', '1']
+    assert re.findall(r'>(\d+)<', row('part2')) == ['3', '1', '0', '1', '0', '3']
+    assert page.count('<figure>') == 8   # one histogram per question
+    # the check failed most, by all six graded students, with an example
+    assert re.search(rf'<td class="num">6 of 6</td><td><b>{re.escape(CONV)}</b>', page)
+    # one template for the five students' pad 0 case, whatever their numbers
+    assert re.search(r'<td class="num"><b>5</b></td><td><b>Q8\.3/test_conv_backward_naive</b>: '
+                     r'conv_backward_naive dx for x &lt;shape&gt;, w &lt;shape&gt;, stride 1, pad 0', page)
+    assert '&lt;script&gt;alert(1)' in page and '<script' not in page
+    # claimed vs measured: 3 Part 2 logs and 6 notebooks, s3's flagged claim outlined
+    assert page.count('<circle cx=') - page.count('r="4" fill=') == 9
+    assert 's3, Q8.5 log (Part 2): claimed 0.950, measured 0.350 (flagged)' in page
+    assert '<td class="num">1</td><td>s3</td>' in page   # leaderboard
+    for student, label in [('s1', 'part1'), ('s1', 'part2'), ('s7', 'part1'), ('s8', 'part2')]:
+        assert f'href="{student}/{label}/report.html"' in page
+    image, console = render(out / 'index.html', tmp_path)
+    assert console == []
+    assert np.count_nonzero(image < 200) > 5000, 'the screenshot is blank'
+    assert np.count_nonzero(np.abs(np.diff(image.astype(int), axis=0)) > 40) > 2000   # text and charts, not a fill
+
+
+def test_an_old_status_without_checks_still_builds(tmp_path):
+    out = tmp_path / 'out'
+    record = write_status(out, 'old', 'part1', questions={'Q8.1': (3, 3)})
+    del record['checks'], record['notebook_figures']
+    (out / 'old' / 'part1' / 'status.json').write_text(json.dumps(record))
+    write_class_outputs(out, load_rubric(), log=lambda line: None)
+    assert 'No check failed' in (out / 'index.html').read_text()
