@@ -36,7 +36,7 @@ from graders.inside.wire import Handle
 from graders.engine.outcome import SandboxUnavailable
 from graders.engine.sandbox import CappedOutput, Sandbox, is_running
 from graders.engine import untrusted
-from graders.engine.untrusted import clean_text
+from graders.engine.untrusted import clean_text, clean_trace
 
 __all__ = ['Worker', 'Handle', 'SandboxError', 'SubmissionRaised', 'CallTimeout', 'WorkerDied',
            'BadValue', 'MUTATION_NOTE']
@@ -106,7 +106,7 @@ class _Process:
     """One running worker: the sandboxed process, its two channel pipes and its crash output."""
 
     def __init__(self, sandbox: Sandbox, root: Path, sys_path, threads: int, max_reply_bytes: int):
-        self.sandbox = sandbox
+        self.sandbox, self.root = sandbox, root
         req_r, self.req_w = os.pipe()
         self.rep_r, rep_w = os.pipe()
         for fd in (self.req_w, rep_w):
@@ -157,7 +157,7 @@ class _Process:
         self.close(grace=2)
         text = self.sandbox.describe_exit(self.proc.returncode)
         self.diag.join(2)
-        output = self.diag.text().strip()
+        output = clean_trace(self.diag.text(), 16 * 1024, (self.root,)).strip()   # faulthandler's frames
         if output:
             text += '\n' + (output if len(output) <= DIAG_CHARS else '[...]' + output[-DIAG_CHARS:])
         return text
@@ -436,7 +436,8 @@ class Worker:
         if type(notes) is not list or not all(type(n) is str for n in notes) \
                 or type(stdout) is not str or type(stderr) is not str:
             raise wire.WireError('malformed reply fields')
-        stdout, stderr = clean_text(stdout, OUTPUT_CHARS), clean_text(stderr, OUTPUT_CHARS)
+        roots = (self.root,)   # a submission's file as cs231n/layers.py, never this machine's folders
+        stdout, stderr = clean_trace(stdout, OUTPUT_CHARS, roots), clean_trace(stderr, OUTPUT_CHARS, roots)
         self.last_output = {'stdout': stdout, 'stderr': stderr}
         self._add_notes(notes)
         if reply['ok']:
@@ -454,10 +455,10 @@ class Worker:
         if type(error) is not dict or not all(type(error.get(k)) is str
                                               for k in ('kind', 'type', 'message', 'traceback')):
             raise wire.WireError('malformed error reply')
-        message = clean_text(error['message'], MESSAGE_CHARS)
+        message = clean_trace(error['message'], MESSAGE_CHARS, roots)
         if error['kind'] == 'raised':
             raise SubmissionRaised(what, clean_text(error['type'], TYPE_CHARS), message,
-                                   clean_text(error['traceback'], TRACEBACK_CHARS), stdout, stderr)
+                                   clean_trace(error['traceback'], TRACEBACK_CHARS, roots), stdout, stderr)
         raise BadValue('%s: %s' % (what, message))
 
     def _add_notes(self, notes: list):

@@ -43,7 +43,8 @@ retitle the window or write the clipboard, a carriage return that overwrites a l
 that reorder what is shown. `clean_text` removes all of those (keeping newlines and tabs) and cuts to
 a length with a marker saying so; it is linear in the length of its input. Everything untrusted
 passes through it before it is stored in a check's result, shown in a terminal, written to
-results.json or put into a report.
+results.json or put into a report; `clean_trace` also names files as the student knows them
+(a forged traceback may carry any path of the grading machine).
 """
 
 from __future__ import annotations
@@ -315,6 +316,17 @@ def clean_text(value, limit: int) -> str:
         keep = max(0, limit - len(mark))
         return head[:keep] + CUT_MARK % (len(head) + more - keep)
     return head
+
+
+def clean_trace(value, limit: int, roots: Iterable = ()) -> str:
+    """`clean_text`, then every absolute path in it as the student knows it (graders/inside/shown_paths.py:
+    `cs231n/layers.py`, `torch/nn/modules/module.py`), relative to `roots` (the submission's folder here)
+    and never the grading machine's folders: for tracebacks, exception messages and output the sandbox
+    sent, which the worker shortened already unless the reply was forged."""
+    from graders.inside.shown_paths import short_paths
+    # Shortened before the cut to `limit` (a path cut in two would keep its machine part), after a first
+    # cut that bounds the work on what would be cut anyway.
+    return clean_text(short_paths(clean_text(value, 4 * limit), tuple(str(r) for r in roots)), limit)
 
 
 def clean_notes(notes: Iterable, *, limit: int, note_chars: int) -> list[str]:

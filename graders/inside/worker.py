@@ -10,13 +10,14 @@ at private temporary files, and each reply carries the tail of what the call wro
 
 Results that are plain values (`wire.encode`) cross as values; anything else stays here in a table
 and crosses as a handle that later requests may pass back. Exceptions, including SystemExit, become
-error replies with the type, message and the last frames of the traceback.
+error replies with the type, message and the last frames of the traceback, their files named as the
+student knows them (`shown_paths`: `cs231n/layers.py`, `torch/nn/modules/module.py`).
 
 The 2019 course's environment is installed first (`course_env`: numpy 1.x aliases such as `np.int`,
 `scipy.misc.imread`/`imresize`/`imsave`, Windows-style relative paths): each shim's first use is
 recorded and reported in the replies as a note.
 Arrays of ndarray subclasses in a result (`np.matrix`) are converted to plain arrays, with a note too.
-Standard library, numpy, `wire` and `course_env` only.
+Standard library, numpy, `wire`, `course_env` and `shown_paths` only.
 """
 
 import os
@@ -36,11 +37,13 @@ import numpy as np  # noqa: E402
 
 import course_env  # noqa: E402
 import wire  # noqa: E402
+from shown_paths import short_path, short_paths  # noqa: E402
 
 OUTPUT_TAIL = 8192       # bytes of stdout/stderr each reply carries
 TRACEBACK_FRAMES = 6
 MESSAGE_CHARS = 2000
 TRACEBACK_CHARS = 4000
+CUT_MARK = ' [... cut by the grader: %d more characters]'   # graders/engine/untrusted.py's marker
 
 
 class Notes:
@@ -252,23 +255,21 @@ def dispatch(request: dict, arrays: list, objects: Objects):
 def describe_exception(err: BaseException) -> dict:
     """Type, message and the last frames of the traceback (the worker's own frames left out)."""
     try:
-        message = str(err)
+        message = short_paths(str(err), (os.getcwd(),))
     except Exception:
         message = '<the exception could not be printed>'
     if len(message) > MESSAGE_CHARS:
-        message = message[:MESSAGE_CHARS] + ' [...]'
+        message = message[:MESSAGE_CHARS] + CUT_MARK % (len(message) - MESSAGE_CHARS)
     try:
         frames = [f for f in traceback.extract_tb(err.__traceback__)
                   if not f.filename.startswith(HERE + os.sep)][-TRACEBACK_FRAMES:]
-        cwd = os.getcwd() + os.sep
-        for f in frames:
-            if f.filename.startswith(cwd):
-                f.filename = f.filename[len(cwd):]
+        for f in frames:   # cs231n/layers.py, torch/nn/modules/module.py: never this machine's folders
+            f.filename = short_path(f.filename, (os.getcwd(),))
         tb = ''.join(traceback.format_list(frames))
     except Exception:
         tb = ''
     if len(tb) > TRACEBACK_CHARS:
-        tb = '[...]\n' + tb[-TRACEBACK_CHARS:]
+        tb = (CUT_MARK % (len(tb) - TRACEBACK_CHARS)).strip() + '\n' + tb[-TRACEBACK_CHARS:]
     return {'kind': 'raised', 'type': wire.type_name(err), 'message': message, 'traceback': tb}
 
 

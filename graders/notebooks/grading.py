@@ -54,6 +54,7 @@ from graders.data import cifar10
 from graders.engine import untrusted
 from graders.inside.course_env import NOTES_ENV
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, SUMMARY_FORMAT
+from graders.inside.shown_paths import short_paths
 from graders.notebooks.figures import (COURSE_2019, HW1GRADE, UNKNOWN, cell_origin, format_figures,
                                       output_texts, printed_figures, recognise)
 from graders.notebooks.runner import NOTEBOOKS, NotebookRun, key_figures, probes_without_test_labels
@@ -356,8 +357,9 @@ def parse_summary(raw: bytes, probe_names: Sequence[str]) -> Summary:
             raise Untrusted('an error does not have the expected keys')
         checked.append({'index': _index(error['index'], 'an error index'),
                         'ename': _text(error['ename'], 'ename')[:200],
-                        'evalue': _text(error['evalue'], 'evalue'),
-                        'traceback': _text(error['traceback'], 'a traceback')})
+                        # files as the student knows them (cs231n/layers.py), never the machine's folders
+                        'evalue': short_paths(_text(error['evalue'], 'evalue')),
+                        'traceback': short_paths(_text(error['traceback'], 'a traceback'))})
     probes, probe_errors = data['probes'], data['probe_errors']
     if not isinstance(probes, dict) or not isinstance(probe_errors, dict):
         raise Untrusted('probes are not objects')
