@@ -17,6 +17,7 @@ import shutil
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,9 +25,10 @@ sys.path.insert(0, str(ROOT))
 
 from graders.classroom.batch import run_batch  # noqa: E402
 from graders.engine.grade import grade  # noqa: E402
+from graders.engine.options import GradeOptions  # noqa: E402
 
 EXAMPLES = {'part1': ROOT / 'examples' / '1_cs231n.zip', 'part2': ROOT / 'examples' / '2_pytorch.zip'}
-FAST = {'notebooks': False, 'visible_only': True}
+FAST = GradeOptions(notebooks=False, visible_only=True)
 
 
 def make_class(folder: Path, copies: int) -> Path:
@@ -37,13 +39,13 @@ def make_class(folder: Path, copies: int) -> Path:
     return folder
 
 
-def single_grades(options: dict, cache: Path) -> dict:
+def single_grades(options: GradeOptions, cache: Path) -> dict:
     """Seconds of one grade() per part, after a warm-up grade that fills the build cache."""
     seconds = {}
     for label, example in EXAMPLES.items():
-        grade(example, build_cache=cache, **options)
+        grade(example, options, build_cache=cache)
         started = time.monotonic()
-        grade(example, build_cache=cache, **options)
+        grade(example, options, build_cache=cache)
         seconds[label] = time.monotonic() - started
     return seconds
 
@@ -54,7 +56,7 @@ def main():
     parser.add_argument('--workers', type=int, nargs='+', default=[1, 2])
     parser.add_argument('--full', action='store_true', help='hidden checks and notebooks too')
     args = parser.parse_args()
-    options = {} if args.full else FAST
+    options = GradeOptions() if args.full else FAST
     with tempfile.TemporaryDirectory(prefix='bench-batch-') as tmp:
         tmp = Path(tmp)
         cache = tmp / 'cache'
@@ -67,7 +69,7 @@ def main():
         for workers in args.workers:
             out = tmp / f'out-{workers}'
             started = time.monotonic()
-            counts = run_batch(folder, out, workers=workers, options={**options, 'build_cache': str(cache)},
+            counts = run_batch(folder, out, workers=workers, options=replace(options, build_cache=cache),
                                log=lambda line: None)
             wall = time.monotonic() - started
             overhead = wall * workers / submissions - mean_single

@@ -1,14 +1,15 @@
 """The `hw1grade` command line: `hw1grade GROUP COMMAND [options]`.
 
 Exit codes: 0 when the command did its job; 2 when it could not, because of its arguments (argparse)
-or of something the user can fix (missing or broken data). Then stderr holds exactly one line,
-`hw1grade: error: ...`, and no traceback. Code 1 is left for commands that ran but report failures;
-code 3 (graders.engine.outcome.EXIT_GRADER_ERROR) is `grade`'s grader error: the grader failed here, and the
-submission was not graded.
+or of something the user can fix (missing or broken data); 3 when the grader failed here (`grade`: the
+submission was not graded). Then stderr holds exactly one line, `hw1grade: error: ...`, and no
+traceback. Code 1 is left for commands that ran but report failures.
 
 To add a command group, write a function that takes the top-level subparsers, adds its parser(s) and
 sets `handler` (a function of the parsed args returning the exit code) on each leaf, then list it in
-COMMAND_GROUPS. Errors meant for the user are the exception types in USER_ERRORS.
+COMMAND_GROUPS. A handler that cannot do its job raises an error of the family of
+graders/engine/outcome.py (`UserError`: what the user can fix; `GraderError`: the grader failed here):
+`exit_code` below maps it, here and nowhere else.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from graders.data import cifar10
 from graders.classroom.batch import add_batch_commands
 from graders.data.challenge import add_challenge_commands
 from graders.engine.doctor import add_doctor_commands
+from graders.engine.outcome import EXIT_USER_ERROR, Hw1gradeError
 from graders.course.example import add_example_commands
 from graders.classroom.gradescope import add_export_commands
 from graders.engine.grade import add_grade_commands
@@ -30,8 +32,18 @@ from graders.course.part2_runs import add_reference_commands
 from graders.classroom.similarity import add_similarity_commands
 from graders.course.starter import add_starter_commands
 
-EXIT_OK, EXIT_USER_ERROR = 0, 2
-USER_ERRORS: tuple[type[Exception], ...] = (cifar10.DataError, OSError)
+EXIT_OK = 0
+
+
+def exit_code(error: BaseException) -> int | None:
+    """The exit status for an error that reached the command line; None: a bug (its traceback is shown).
+    An OSError is a file or folder the command was given or must write (missing, unreadable, disk full):
+    the user's to fix, its message names the path."""
+    if isinstance(error, Hw1gradeError):
+        return error.exit_code
+    if isinstance(error, OSError):
+        return EXIT_USER_ERROR
+    return None
 
 
 def data_fetch(args: argparse.Namespace) -> int:
@@ -93,9 +105,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except USER_ERRORS as e:
+    except Exception as e:
+        code = exit_code(e)
+        if code is None:
+            raise
         print(f"hw1grade: error: {' '.join(str(e).split())}", file=sys.stderr)
-        return EXIT_USER_ERROR
+        return code
 
 
 if __name__ == "__main__":

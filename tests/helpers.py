@@ -22,6 +22,7 @@ from PIL import Image
 import notebook_to_pdf  # reference/1_cs231n is on sys.path
 
 from graders.course.part2_runs import run_in
+from graders.engine.options import GradeOptions
 from graders.engine.results import SCHEMA_FILE
 from graders.engine.sandbox import Sandbox
 from graders.paths import REPO
@@ -183,8 +184,8 @@ def assert_png_has_content(path):
 # -- a class of submissions graded by `hw1grade batch` --------------------------------------------
 
 # A few visible checks per part and no notebooks: each submission grades in seconds.
-FAST = {'notebooks': False, 'visible_only': True, 'select': 'test_loss or test_forward'}
-FAST_FLAGS = ['--no-notebooks', '--visible-only', '--select', FAST['select']]
+FAST = GradeOptions(notebooks=False, visible_only=True, select='test_loss or test_forward')
+FAST_FLAGS = ['--no-notebooks', '--visible-only', '--select', FAST.select]
 # student -> (part label, expected status)
 EXPECTED = {'alice': ('part1', 'graded'), 'bob': ('part2', 'graded'), 'carol': ('part1', 'invalid'),
             'dave': ('part1', 'invalid')}

@@ -3,6 +3,7 @@ import numpy as np
 import pytest
 
 from graders.data import heldout
+from graders.engine.outcome import NoteKind
 
 SECRET = heldout.CourseSecret(b'a secret of the tests, long enough', 'test')
 
@@ -87,3 +88,4 @@ def test_an_accuracy_above_the_ceiling_fails_with_a_review_flag():
         heldout.implausible(0.99, {'ceiling': 0.5}, 'softmax: accuracy 0.990', notes)
     assert notes == ['manual review: softmax: accuracy 0.990 is above 0.50, more than this model can learn '
                      "with the grader's settings (the public test labels looked up?)"]
+    assert notes[0].kind is NoteKind.REVIEW   # a review flag as typed, for batch's review column

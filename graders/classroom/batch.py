@@ -32,11 +32,14 @@ import threading
 import time
 import traceback
 from contextlib import contextmanager
+from dataclasses import replace
 from pathlib import Path
 
 from graders import paths
-from graders.engine.outcome import Status
-from graders.engine.report import Graded, html_report
+from graders.engine.outcome import Status, UserError
+from graders.engine.graded import Graded
+from graders.engine.options import GradeOptions
+from graders.engine.report import html_report
 from graders.engine.results import question_totals, write_results
 from graders.engine.rubric import load_rubric
 from graders.engine.sandbox import SANDBOX_UIDS, thread_env
@@ -48,14 +51,12 @@ STATUS_FILE = 'status.json'
 GRADERS_DIR = paths.GRADERS
 REFERENCE_DIR = paths.REFERENCE
 DEFAULT_TIME_LIMIT = 3600.0
-# The notes the checks write for a TA to look at (graders/part2/deliverables.py, models.py).
-REVIEW_MARKS = ('flagged for review', 'manual review')
 
 
-def grader_version(options: dict) -> str:
+def grader_version(options: GradeOptions) -> str:
     """What the grades depend on besides the submission: graders/ sources, rubric and schema, the
-    reference's sources, and the grading options. 16 hex digits."""
-    digest = hashlib.sha256(json.dumps(options, sort_keys=True, default=str).encode())
+    reference's sources, and the grading options that change a grade. 16 hex digits."""
+    digest = hashlib.sha256(json.dumps(options.identity(), sort_keys=True, default=str).encode())
     sources = [p for p in GRADERS_DIR.rglob('*') if p.suffix in ('.py', '.toml', '.json', '.ini')]
     sources += [p for p in REFERENCE_DIR.rglob('*') if p.suffix in ('.py', '.pyx', '.sh')
                 and not {'datasets', 'build', '__pycache__'} & set(p.parts)]
@@ -97,13 +98,6 @@ def uid_slot(lock_dir: Path = Path(tempfile.gettempdir())):
     raise RuntimeError(f'all {UID_SLOTS} sandbox uids of this host are in use')
 
 
-def _flags(graded: Graded) -> list[str]:
-    """What a TA should look at by hand: claims far above the measurement, models too slow, notebook flags."""
-    flags = [n for n in graded.notes if any(mark in n for mark in REVIEW_MARKS)]
-    flags += [f'{nb["name"]}: {flag}' for nb in graded.notebooks for flag in nb.get('flags', [])]
-    return flags
-
-
 def outcome(job: Job, graded: Graded, status: Status | str, worker: str = '') -> dict:
     """What a task sends back: results.json, report.html, and the status record (all plain data)."""
     from graders.engine.grade import results_document
@@ -112,7 +106,7 @@ def outcome(job: Job, graded: Graded, status: Status | str, worker: str = '') ->
         'student': job.student, 'label': job.label, 'part': graded.part, 'source': str(job.path),
         'display': job.display, 'canvas_id': job.canvas_id, 'sis_id': job.sis_id, 'email': job.email,
         'status': str(status), 'message': graded.verdict, 'score': graded.score, 'max_score': graded.max_score,
-        'questions': question_totals(graded.rubric, graded.scored), 'flags': _flags(graded),
+        'questions': question_totals(graded.rubric, graded.scored), 'flags': graded.review,
         'leaderboard': leaderboard_entries(graded.scored), 'seconds': round(graded.seconds, 1),
         'worker': worker,
     }
@@ -126,7 +120,7 @@ def failure_outcome(job: Job, status: str, message: str, seconds: float = 0.0, w
     return outcome(job, graded, status, worker)
 
 
-def grade_task(job: Job, options: dict, time_limit: float) -> dict:
+def grade_task(job: Job, options: GradeOptions, time_limit: float) -> dict:
     """Grade one submission on this worker; always returns an outcome.
 
     grade() runs in a thread so that a wall-clock limit can be kept: past it the task reports a
@@ -140,7 +134,7 @@ def grade_task(job: Job, options: dict, time_limit: float) -> dict:
     def work():
         try:
             with uid_slot() as uid:
-                graded = grade(job.path, part=job.part, sandbox_uid=uid, companions=job.companions, **options)
+                graded = grade(job.path, options, part=job.part, sandbox_uid=uid, companions=job.companions)
             box['outcome'] = outcome(job, graded, graded.status, worker)
         except BaseException as err:   # noqa: BLE001 -- whatever happened is this submission's status
             box['error'] = f'{type(err).__name__}: {err}\n{traceback.format_exc(limit=8)}'
@@ -229,16 +223,17 @@ class Progress:
 
 
 def run_batch(folder: Path, out: Path, *, scheduler: str | None = None, workers: int | None = None,
-              force: bool = False, options: dict | None = None, time_limit: float = DEFAULT_TIME_LIMIT,
+              force: bool = False, options: GradeOptions | None = None, time_limit: float = DEFAULT_TIME_LIMIT,
               log=print) -> dict:
     """Grade every submission in `folder` into `out`; returns counts {'graded': n, ..., 'skipped': n,
     'lost': n} (lost: tasks that never came back; the next run grades them)."""
     from distributed import as_completed
     from graders.classroom.gradebook import write_class_outputs
     out = Path(out)
-    options = {'notebooks': True, 'visible_only': False, **(options or {})}
-    options.setdefault('build_cache', str(out / '.build-cache'))
-    version = grader_version({k: v for k, v in options.items() if k != 'build_cache'})
+    options = options or GradeOptions()
+    if options.build_cache is None:
+        options = replace(options, build_cache=out / '.build-cache')
+    version = grader_version(options)
     jobs, warnings = discover(folder)
     for warning in warnings:
         log(f'warning: {warning}')
@@ -284,11 +279,9 @@ def run_batch(folder: Path, out: Path, *, scheduler: str | None = None, workers:
 def batch_command(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f'{args.folder} is not a folder of submissions')
+        raise UserError(f'{args.folder} is not a folder of submissions')
     out = Path(args.out) if args.out else Path('out') / 'batch' / folder.resolve().name
-    options = {'notebooks': not args.no_notebooks, 'visible_only': args.visible_only}
-    if args.select:
-        options['select'] = args.select
+    options = GradeOptions(notebooks=not args.no_notebooks, visible_only=args.visible_only, select=args.select)
     counts = run_batch(folder, out, scheduler=args.scheduler, workers=args.workers, force=args.force,
                        options=options, time_limit=args.time_limit)
     return 1 if counts['lost'] else 0

@@ -248,7 +248,7 @@ def _missing_part(rubric, part: int, layout: str) -> 'Graded':
     """Every item of `part` failed with what to upload: the assignment wants it and it is not there."""
     from graders.engine.outcome import Status
     from graders.engine.plugin import SessionContext, run_checks
-    from graders.engine.report import Graded
+    from graders.engine.graded import Graded
     from graders.engine.results import score_checks
     other = PART_NAMES[3 - part]
     why = (f'No {PART_NAMES[part]}.zip was uploaded' + (f' (this assignment grades both parts: upload '
@@ -264,11 +264,13 @@ def grade_uploads(submission: Path, layout: str, *, labels: str | None = None, n
                   visible_only: bool = False, select: str | None = None) -> dict:
     """Grade what the submission folder holds, for the layout; the results.json document."""
     from graders.engine.grade import grade, results_document
+    from graders.engine.options import GradeOptions
     from graders.engine.outcome import Status
     from graders.engine.rubric import load_rubric
     rubric = load_rubric()
     if labels:
         rubric.settings['challenge']['labels'] = labels
+    options = GradeOptions(rubric=rubric, select=select, notebooks=notebooks, visible_only=visible_only)
     documents = []
     for upload in plan_uploads(submission, layout):
         started = time.monotonic()
@@ -277,8 +279,7 @@ def grade_uploads(submission: Path, layout: str, *, labels: str | None = None, n
         else:
             # The whole submission folder is this student's: a 2_pytorch.pdf uploaded next to the zip
             # (whatever either is named) is Part 2's PDF (graders/engine/companions.py).
-            graded = grade(upload.path, part=upload.part, rubric=rubric, select=select, notebooks=notebooks,
-                           visible_only=visible_only, companions=[Path(submission)])
+            graded = grade(upload.path, options, part=upload.part, companions=[Path(submission)])
         document = results_document(graded)   # a grader error's says so and presents no score
         if graded.status is Status.INVALID and upload.path is not None and upload.path.is_dir():
             document['output'] = LOOSE_FILES.format(part=PART_NAMES[graded.part]) + '\n\n' + document['output']

@@ -19,18 +19,21 @@ from pathlib import Path
 
 from graders.data import challenge, cifar10
 from graders.engine import intake
+from graders.engine.outcome import UserError
 from graders.engine.rubric import load_rubric
 
 PUBLIC, FULL = 'Public accuracy (10% split)', 'Accuracy (all challenge images)'
 
 
 def leaderboard_entries(scored) -> list[dict]:
-    """[public, full] accuracy entries from the first check that recorded both; [] when none did."""
+    """[public, full] accuracy entries from the first challenge check that recorded both
+    (graders/data/challenge.py: `QUESTION`, `record_scores`); [] when none did."""
     for s in scored:
         figures = s.check.measured
-        if 'public_accuracy' in figures and 'accuracy' in figures and s.check.question == 'Q8.8':
-            return [{'name': PUBLIC, 'value': figures['public_accuracy'], 'order': 'desc'},
-                    {'name': FULL, 'value': figures['accuracy'], 'order': 'desc'}]
+        recorded = {challenge.PUBLIC_ACCURACY, challenge.ACCURACY} <= set(figures)
+        if s.check.question == challenge.QUESTION and recorded:
+            return [{'name': PUBLIC, 'value': figures[challenge.PUBLIC_ACCURACY], 'order': 'desc'},
+                    {'name': FULL, 'value': figures[challenge.ACCURACY], 'order': 'desc'}]
     return []
 
 
@@ -124,7 +127,7 @@ def leaderboard(folder: Path, labels_path: Path | None = None) -> list[Standing]
 def leaderboard_command(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f'{folder} is not a folder of submissions')
+        raise UserError(f'{folder} is not a folder of submissions')
     standings = leaderboard(folder, Path(args.labels) if args.labels else None)
     out = Path(args.out) if args.out else Path('out') / 'leaderboard'
     out.mkdir(parents=True, exist_ok=True)

@@ -80,6 +80,7 @@ import numpy as np
 
 from graders import paths
 from graders.engine import intake
+from graders.engine.outcome import UserError
 from graders.classroom.submissions import discover
 
 REPO = paths.REPO
@@ -672,11 +673,11 @@ def similarity(folder: Path, corpora: list[Path], out: Path, threshold: float = 
 def similarity_command(args: argparse.Namespace) -> int:
     folder = Path(args.folder)
     if not folder.is_dir():
-        raise FileNotFoundError(f'{folder} is not a folder of submissions')
+        raise UserError(f'{folder} is not a folder of submissions')
     for option, folders in (('--corpus', args.corpus), ('--starter', args.starter)):
         for given in folders:
             if not Path(given).is_dir():
-                raise FileNotFoundError(f'{option} {given} is not a folder')
+                raise UserError(f'{option} {given} is not a folder')
     out = Path(args.out) if args.out else Path('out') / 'similarity'
     similarity(folder, [Path(c) for c in args.corpus], out, args.threshold, args.min_fingerprints,
                tuple(Path(s) for s in args.starter))

@@ -21,6 +21,7 @@ from pathlib import Path
 from graders import paths
 from graders.files import ZIP_DATE, deterministic_zip
 from graders.data import cifar10
+from graders.engine.outcome import UserError
 from graders.notebooks.runner import NOTEBOOKS, format_summary, run_notebooks
 from graders.course.part2_runs import MODELS, REFERENCE_PART2, reference_part2, run_in
 
@@ -38,7 +39,7 @@ def _not_copied_but_mymodel_weights(folder, names):
     return set(shutil.ignore_patterns(*NOT_COPIED)(folder, names)) - {'mymodel_weights.pt'}
 
 
-class ExampleError(RuntimeError):
+class ExampleError(UserError, RuntimeError):
     """A step of the build failed (a notebook, the training, collect_submission.sh)."""
 
 
@@ -89,7 +90,7 @@ def part2_workdir(dest: Path, outputs_from: Path | None = None) -> Path:
         if reference_part2(argparse.Namespace(out=str(outputs_from), models=list(MODELS))):
             raise ExampleError(f'hw1grade reference part2 failed (its outputs are in {outputs_from})')
     if not Path(outputs_from).is_dir():
-        raise FileNotFoundError(f'{outputs_from} is not a folder')
+        raise ExampleError(f'{outputs_from} is not a folder')
     shutil.copytree(outputs_from, dest, ignore=_not_copied_but_mymodel_weights)
     if (REFERENCE_PART2 / 'extra.md').is_file():  # the write-up may be newer than the training run
         shutil.copy(REFERENCE_PART2 / 'extra.md', dest / 'extra.md')

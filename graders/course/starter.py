@@ -43,6 +43,7 @@ from pathlib import Path
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 from graders import paths
+from graders.engine.outcome import UserError
 from graders.files import ZIP_DATE, deterministic_zip
 
 REPO = paths.REPO
@@ -80,7 +81,7 @@ STUDENT_PACKAGES = ('numpy', 'Cython', 'setuptools', 'torch', 'torchvision', 'ma
 STUDENT_EXTRAS = ('notebook', 'nbconvert')
 
 
-class MarkerError(ValueError):
+class MarkerError(UserError, ValueError):
     """A malformed solution region, or a starter that would not be valid code."""
 
 

@@ -32,9 +32,15 @@ import numpy as np
 
 from graders.data import cifar10, heldout
 from graders.engine import intake
+from graders.engine.outcome import SubmissionError, UserError
 
 IMAGES_FILE = "test_images.npy"
 LABELS_FILE = "challenge_labels.json"
+# The rubric question the challenge checks count towards (graders/part2/test_q8_8_challenge.py) and the
+# figures they record with `record_scores`, which the leaderboard of results.json reads back
+# (graders/classroom/leaderboard.py): named once, here, for the producer and the reader.
+QUESTION = "Q8.8"
+PUBLIC_ACCURACY, ACCURACY = "public_accuracy", "accuracy"
 DEMO_NOTE = ("the challenge's order and transforms come from the public demo secret: anyone can rebuild "
              "them, so its accuracies prove nothing against a student who looks labels up")
 
@@ -122,7 +128,7 @@ def images_beside(labels_path: Path, challenge: ChallengeLabels) -> np.ndarray |
     return images if ok else None
 
 
-class PredictionsError(ValueError):
+class PredictionsError(SubmissionError, ValueError):
     """predictions.csv breaks the format; str() is the message for the student."""
 
 
@@ -171,6 +177,14 @@ def accuracies(predicted: np.ndarray, challenge: ChallengeLabels) -> tuple[float
     """(accuracy on the public split, accuracy on all images) of labels by image id."""
     correct = predicted == challenge.labels
     return float(correct[challenge.public_ids].mean()), float(correct.mean())
+
+
+def record_scores(record, scores: tuple[float, float]) -> None:
+    """Record a challenge check's (public, full) accuracy with pytest's `record_property`, under the names
+    the leaderboard reads."""
+    public, full = scores
+    record(PUBLIC_ACCURACY, round(public, 4))
+    record(ACCURACY, round(full, 4))
 
 
 def predictions_file(root: Path) -> Path | None:
@@ -228,21 +242,16 @@ def challenge_build(args) -> int:
     CIFAR-10's test batch, with the course secret."""
     from graders.engine.rubric import load_rubric
     settings = load_rubric().settings
-    try:
-        secret = heldout.secret_from_file(Path(args.secret_file), "--secret-file") if args.secret_file \
-            else heldout.course_secret(settings)
-    except heldout.SecretError as err:
-        raise ValueError(str(err)) from None
+    secret = heldout.secret_from_file(Path(args.secret_file), "--secret-file") if args.secret_file \
+        else heldout.course_secret(settings)   # a heldout.SecretError is the user's (exit 2)
     if args.source:
         source = Path(args.source)
         if not source.is_dir():
-            raise FileNotFoundError(f"--from {source}: not a folder (it needs {heldout.LABELS_CSV} and the images)")
+            raise UserError(f"--from {source}: not a folder (it needs {heldout.LABELS_CSV} and the images)")
     else:
         source = Path(args.batch) if args.batch else cifar10.ensure_cifar10() / cifar10.TEST_BATCH
-    try:
-        images_path, labels_path = build_challenge(source, Path(args.out), secret, args.public_fraction, settings)
-    except heldout.ImagesError as err:
-        raise ValueError(str(err)) from None
+    # a heldout.ImagesError (staff's folder of images) is the user's (exit 2)
+    images_path, labels_path = build_challenge(source, Path(args.out), secret, args.public_fraction, settings)
     labels = load_labels(labels_path)
     print(f"{labels.n_images} challenge images for students: {images_path}")
     print(f"labels for the grader only ({len(labels.public_ids)} public ids): {labels_path}")

@@ -25,6 +25,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
+from graders.engine.outcome import UserError
+
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
 ARCHIVE_NAME = "cifar-10-python.tar.gz"
@@ -40,7 +42,7 @@ STAMP = "stamp.json"
 Log = Callable[[str], None]
 
 
-class DataError(Exception):
+class DataError(UserError):
     """A problem with the CIFAR-10 data that the user can fix; `str()` is one clear line."""
 
 

@@ -33,6 +33,8 @@ from pathlib import Path
 
 import numpy as np
 
+from graders.engine.outcome import Note, UserError
+
 SECRET_ENV = 'HW1_COURSE_SECRET'
 SECRET_FILE_ENV = 'HW1_COURSE_SECRET_FILE'
 DEMO_SECRET = b'hw1grade demo secret: public, in the repository, NOT a secret'
@@ -48,7 +50,7 @@ LABELS_CSV = 'labels.csv'
 CLASS_NAMES = ('airplane', 'automobile', 'bird', 'cat', 'deer', 'dog', 'frog', 'horse', 'ship', 'truck')
 
 
-class SecretError(ValueError):
+class SecretError(UserError, ValueError):
     """A configured course secret cannot be used; str() says which and why (a grader's failure)."""
 
 
@@ -170,11 +172,11 @@ def implausible(accuracy: float, run: dict, what: str, notes: list[str] | None) 
     message = (f'{what} is above {ceiling:.2f}, more than this model can learn with the grader\'s settings '
                '(the public test labels looked up?)')
     if notes is not None:
-        notes.append(f'manual review: {message}')
+        notes.append(Note.review(f'manual review: {message}'))
     fail(f'{message}: no points; flagged for manual review by the TAs')
 
 
-class ImagesError(ValueError):
+class ImagesError(UserError, ValueError):
     """A staff folder of images cannot be used; str() says what to fix."""
 
 

@@ -33,7 +33,7 @@ from pathlib import Path
 from graders.engine.budget import Budget
 from graders.inside import wire
 from graders.inside.wire import Handle
-from graders.engine.outcome import SandboxUnavailable
+from graders.engine.outcome import SandboxUnavailable, SubmissionError
 from graders.engine.sandbox import CappedOutput, Sandbox, is_running
 from graders.engine import untrusted
 from graders.engine.untrusted import clean_text, clean_trace
@@ -57,7 +57,7 @@ MESSAGE_CHARS, TRACEBACK_CHARS, OUTPUT_CHARS, TYPE_CHARS = 2000, 4000, 8192, 200
 NOTES_LEFT_OUT = 'your code sent more notes than the grader keeps (%d at most); the rest were left out' % MAX_NOTES
 
 
-class SandboxError(Exception):
+class SandboxError(SubmissionError):
     """A failure of submission code in the sandbox; str() is a message for the student."""
 
 

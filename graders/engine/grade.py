@@ -15,11 +15,11 @@ import argparse
 import functools
 import os
 import shutil
-import sys
 import tempfile
 import time
 import traceback
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from graders import paths
@@ -30,11 +30,13 @@ from graders.engine.budget import Budget
 from graders.classroom.leaderboard import leaderboard_entries
 from graders.notebooks.grading import DEFAULT_BUDGET as NOTEBOOKS_BUDGET
 from graders.notebooks.grading import run_submission_notebooks, snapshot_notebooks
-from graders.engine.outcome import EXIT_GRADER_ERROR, NOT_GRADED, CheckStatus, GraderError, PreflightFailed, Status
+from graders.engine.outcome import NOT_GRADED, CheckStatus, GraderError, PreflightFailed, Status, UserError
 from graders.engine.plugin import CheckResult, SessionContext, run_checks
-from graders.engine.report import Graded, terminal_table, write_report
+from graders.engine.graded import Graded
+from graders.engine.options import GradeOptions
+from graders.engine.report import terminal_table, write_report
 from graders.engine.results import build_results, grader_error_results, score_checks, write_results
-from graders.engine.rubric import Rubric, load_rubric
+from graders.engine.rubric import load_rubric
 
 SUPPORTED_PARTS = (1, 2)
 
@@ -65,19 +67,17 @@ def _sandbox_factories(root: Path, context: SessionContext, uid: int | None = No
     return make_sandbox, make_worker
 
 
-def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, visible_only: bool = False,
-          rubric: Rubric | None = None, keep_scratch: bool = False,
-          call_timeout: float = 60.0, build_cache: Path | None = None, find_cifar10=None,
-          select: str | None = None, notebooks: bool = True, sandbox_uid: int | None = None,
-          preflight: bool = True, companions: Sequence[Path] | None = None) -> Graded:
+def grade(path: Path, options: GradeOptions | None = None, *, part: int | None = None,
+          out_dir: Path | None = None, sandbox_uid: int | None = None, companions: Sequence[Path] | None = None,
+          **overrides) -> Graded:
     """Grade one submission (zip or folder); write results.json and report.html into `out_dir`.
 
-    select: a pytest -k expression to run only some checks (calibration, debugging).
-    notebooks: also execute the submitted notebooks in the sandbox, for the report (no points).
+    options: how to grade (graders/engine/options.py: visible_only, notebooks, select, preflight, rubric,
+    call_timeout, build_cache, find_cifar10, keep_scratch), the same for every submission of a run;
+    `overrides` replace some of its fields (`grade(path, notebooks=False)`); an unknown name is a TypeError.
+    The rest belongs to this submission:
     sandbox_uid: the uid submission code runs as (default the sandbox's); graders running side by side
     on one host each need their own (graders/classroom/batch.py).
-    preflight: first check that this machine can grade (graders/engine/doctor.py); if it cannot, nothing of
-    the submission runs and the outcome is a grader error.
     companions: files or folders of the student's upload beside the zip (Part 2's 2_pytorch.pdf is
     uploaded on its own); None: the folder beside `path`, files named for this submission only;
     (): none (graders/engine/companions.py).
@@ -87,11 +87,13 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
     the submission could not be opened, else `Status.GRADED`. Grading stops at the part's budget
     (rubric [budget], graders/engine/budget.py); the items it left ungraded say so."""
     started = time.monotonic()
-    rubric = rubric or load_rubric()
+    options = replace(options or GradeOptions(), **overrides)
+    rubric = options.rubric or load_rubric()
     path = Path(path)
     scratch = Path(tempfile.mkdtemp(prefix='hw1grade-'))
-    context = SessionContext(rubric=rubric, part=part or _guess_part(path), visible_only=visible_only,
-                             call_timeout=call_timeout, build_cache=build_cache, find_cifar10=find_cifar10)
+    context = SessionContext(rubric=rubric, part=part or _guess_part(path), visible_only=options.visible_only,
+                             call_timeout=options.call_timeout, build_cache=options.build_cache,
+                             find_cifar10=options.find_cifar10)
     context.budget = Budget.from_rubric(rubric.settings, context.part, started)
     verdict, notebook_runs, snapshot = '', [], None
     def check_machine():   # cached per process and part: a few seconds once
@@ -102,7 +104,7 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             raise PreflightFailed(found.problems)
 
     try:
-        if preflight:
+        if options.preflight:
             check_machine()
         try:
             submission = intake.open_submission(path, part=part, scratch=scratch)
@@ -112,7 +114,7 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
                 context.notes.extend(companion_files.gather(path, submission.root, companions))
             context.seed, context.digest = int(submission.digest[:8], 16), submission.digest
             context.make_sandbox, context.make_worker = _sandbox_factories(submission.root, context, sandbox_uid)
-            if notebooks and submission.part == 1:
+            if options.notebooks and submission.part == 1:
                 # Before any of its code runs: the notebooks run and claimed are the ones submitted.
                 snapshot = snapshot_notebooks(submission.root)
         except intake.IntakeError as err:
@@ -121,9 +123,10 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
             raise NotImplementedError(f'Part {context.part} is not graded by this version of hw1grade')
         if context.budget.part != context.part:   # the part found inside differs from the name's guess
             context.budget = Budget.from_rubric(rubric.settings, context.part, started)
-            if preflight:
+            if options.preflight:
                 check_machine()
-        checks = run_checks(paths.checks_dir(context.part), context, ['-k', select] if select else [])
+        select = ['-k', options.select] if options.select else []
+        checks = run_checks(paths.checks_dir(context.part), context, select)
         if snapshot is not None and not context.grader_error:
             if context.budget.exhausted:
                 context.notes.append('notebooks not run: the grading budget was exhausted')
@@ -145,7 +148,7 @@ def grade(path: Path, *, part: int | None = None, out_dir: Path | None = None, v
         context.notes.append(''.join(traceback.format_exception_only(err)).strip())
         checks = []
     finally:
-        if not keep_scratch:
+        if not options.keep_scratch:
             shutil.rmtree(scratch, ignore_errors=True)
     if context.grader_error:   # what did not pass (or never ran) is not graded, not failed
         for check in checks:
@@ -194,13 +197,13 @@ def write_outputs(graded: Graded, out_dir: Path) -> None:
 
 def grade_command(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path('out') / 'grade' / Path(args.submission).stem
-    graded = grade(Path(args.submission), part=args.part, out_dir=out_dir, notebooks=not args.no_notebooks)
+    graded = grade(Path(args.submission), GradeOptions(notebooks=not args.no_notebooks), part=args.part,
+                   out_dir=out_dir)
     print(terminal_table(graded, show_passed=args.verbose))
     print(f'results: {out_dir / "results.json"}\nreport:  {out_dir / "report.html"}')
     if graded.status is Status.GRADER_ERROR:   # exit 0 with a low score always means the submission earned it
-        print(f'hw1grade: grader error, the submission was not graded: {graded.verdict} (exit code '
-              f'{EXIT_GRADER_ERROR}; see `hw1grade doctor`, then grade it again)', file=sys.stderr)
-        return EXIT_GRADER_ERROR
+        raise GraderError(f'grader error, the submission was not graded: {graded.verdict} (exit code '
+                          f'{GraderError.exit_code}; see `hw1grade doctor`, then grade it again)')
     return 0
 
 
@@ -220,10 +223,10 @@ def student_cifar10(folder: Path) -> Path:
 def check_command(args: argparse.Namespace) -> int:
     folder = Path(args.folder).resolve()
     if not folder.is_dir():
-        raise FileNotFoundError(f'{args.folder} is not a folder: run hw1grade check in your 1_cs231n '
-                                'folder, or give its path')
-    graded = grade(folder, visible_only=True, notebooks=False, preflight=False,
-                   find_cifar10=functools.partial(student_cifar10, folder))
+        raise UserError(f'{args.folder} is not a folder: run hw1grade check in your 1_cs231n folder, or give '
+                        'its path')
+    graded = grade(folder, GradeOptions(visible_only=True, notebooks=False, preflight=False,
+                                        find_cifar10=functools.partial(student_cifar10, folder)))
     print(terminal_table(graded, show_passed=True))
     failed = [s for s in graded.scored if not s.check.passed]
     if failed:

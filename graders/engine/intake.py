@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from graders.engine import untrusted
+from graders.engine.outcome import SubmissionError
 
 MB = 1 << 20
 CHUNK = 1 << 20
@@ -80,7 +81,7 @@ MAGIC = ((b"%PDF", "a PDF"), (b"\x1f\x8b", "a gzip/.tar.gz archive"), (b"Rar!", 
          (b"7z\xbc\xaf\x27\x1c", "a 7-Zip archive"), (b"{", "a notebook or JSON file"))
 
 
-class IntakeError(Exception):
+class IntakeError(SubmissionError):
     """The submission cannot be graded; `str()` is the verdict for the student."""
 
 

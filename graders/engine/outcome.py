@@ -16,13 +16,21 @@ score would hand a student a zero they did not earn. So:
   the grade stands behind; `GRADER_ERROR` makes the whole submission a grader error.
 - `hw1grade grade` exits with `EXIT_GRADER_ERROR` (3) on a grader error, so that exit status 0 with a
   low score always means the submission earned it.
+- `Note` is a note for the report whose `kind` its writer sets: `NoteKind.REVIEW` marks what a TA must
+  look at (batch's review column reads the kind, never the wording); notes that came from the sandbox
+  are plain text and can never be review notes, however they are worded.
+- One exception family: `Hw1gradeError`, whose `exit_code` is what `hw1grade` exits with when one
+  reaches the command line (graders/cli.py maps it, in one place): `UserError` (2: an argument, a
+  folder, data the person who ran the command can fix), `GraderError` (3: this machine cannot grade).
+  `SubmissionError` is the submission's failure: it becomes a verdict with its message, never an exit
+  status of `hw1grade grade` (which exits 0 for any grade, however low).
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
 
-EXIT_GRADER_ERROR = 3
+EXIT_USER_ERROR, EXIT_GRADER_ERROR = 2, 3
 
 # What a student (on Gradescope) and a TA read when the grader failed. No score is presented as earned.
 GRADER_ERROR_MESSAGE = ('The autograder failed on the server, not because of your submission: it was not '
@@ -52,8 +60,49 @@ class CheckStatus(StrEnum):
     GRADER_ERROR = 'grader-error'  # the grader could not evaluate it: not the submission's failure
 
 
-class GraderError(Exception):
+class NoteKind(StrEnum):
+    """What a note of the report asks of the TA."""
+    INFO = 'info'          # how the submission was read, built, shimmed: nothing to do
+    REVIEW = 'review'      # look at it by hand (no points changed): batch's review column, the gradebook
+
+
+class Note(str):
+    """A note for the report, typed by its writer: the text (what the report, results.json and every
+    reader of `Graded.notes` see: it is a `str`) and its `kind`. `Note.review(text)` is a review flag."""
+    kind: NoteKind
+
+    def __new__(cls, text: str, kind: NoteKind = NoteKind.INFO):
+        note = super().__new__(cls, text)
+        note.kind = NoteKind(kind)
+        return note
+
+    @classmethod
+    def review(cls, text: str) -> Note:
+        return cls(text, NoteKind.REVIEW)
+
+    def __reduce__(self):   # across Dask and multiprocessing with its kind
+        return (Note, (str(self), self.kind))
+
+
+class Hw1gradeError(Exception):
+    """Base of every error hw1grade raises on purpose; str() says what happened and what to do, in one
+    line, for whoever reads it; `exit_code` is what `hw1grade` exits with when it reaches the command line."""
+    exit_code: int = 1
+
+
+class UserError(Hw1gradeError):
+    """Something the person who ran the command can fix: an argument, a missing folder, broken data."""
+    exit_code = EXIT_USER_ERROR
+
+
+class SubmissionError(Hw1gradeError):
+    """The submission's failure (it cannot be opened, its code raised, timed out, died, sent a bad value):
+    str() is its verdict for the student. Caught and turned into a verdict; never an exit status of a grade."""
+
+
+class GraderError(Hw1gradeError):
     """The grader could not grade here, for a reason outside the submission; str() is for a TA."""
+    exit_code = EXIT_GRADER_ERROR
 
 
 class SandboxUnavailable(GraderError):

@@ -1,52 +1,22 @@
 """What people read: the terminal table and the per-student HTML report.
 
-Both are views of the same `Graded` outcome that results.json is built from; nothing here decides a
-point.
+Both are views of the same `Graded` outcome (graders/engine/graded.py) that results.json is built from;
+nothing here decides a point.
 """
 
 from __future__ import annotations
 
 import html
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from graders.engine.outcome import NOT_A_GRADE, Status
-from graders.engine.results import ScoredCheck, measured_text, question_totals
-from graders.engine.rubric import Rubric
+from graders.engine.graded import Graded
+from graders.engine.results import measured_text, question_totals
 from graders.engine.untrusted import clean_text
 
 # Submitted code can forge any message (graders/engine/untrusted.py): what is shown is cleaned of terminal
 # escapes and control characters, and cut: the terminal table as a whole, each text of the report.
 TABLE_CHARS = 200_000
 REPORT_FIELD_CHARS = 20_000
-
-
-@dataclass
-class Graded:
-    """One graded submission, as the reports show it."""
-    source: str
-    part: int
-    rubric: Rubric
-    scored: list[ScoredCheck]
-    seconds: float
-    verdict: str = ''                                   # one line when the submission could not be graded
-    notes: list[str] = field(default_factory=list)      # intake, build, shims, isolation
-    notebooks: list[dict] = field(default_factory=list)  # name, status, failing cells, claimed vs measured
-    status: Status = Status.GRADED                      # whose outcome: graded, invalid, grader-error...
-    isolation: str = ''                                 # the sandbox's isolation level (Sandbox.isolation)
-
-    @property
-    def is_grade(self) -> bool:
-        """Whether the score is the submission's (not after a grader error, a batch crash or timeout)."""
-        return self.status not in NOT_A_GRADE
-
-    @property
-    def score(self) -> float:
-        return round(sum(s.score for s in self.scored), 2)
-
-    @property
-    def max_score(self) -> float:
-        return self.rubric.total(self.part)
 
 
 def terminal_table(graded: Graded, *, show_passed: bool = False) -> str:

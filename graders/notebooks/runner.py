@@ -30,6 +30,7 @@ from typing import Any
 
 import nbformat
 
+from graders.engine.outcome import UserError
 # The execution itself is shared with the sandboxed runner of submitted notebooks.
 from graders.inside.run_notebook import (DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER_CELL, PROBE_TIMEOUT,
                                          CellError, NotebookRun, PrefixedKernelManager, execute_notebook)
@@ -232,7 +233,7 @@ def notebooks_run(args: argparse.Namespace) -> int:
     Returns 1 if any notebook is missing, has a cell that raised, or lacks one of its probes."""
     folder = Path(args.dir)
     if not folder.is_dir():
-        raise OSError(f'{folder} is not a folder')
+        raise UserError(f'{folder} is not a folder')
     runs = run_notebooks(folder, args.out, timeout_per_cell=args.timeout, log=print)
     write_probes_json(runs, Path(args.out) / 'summary.json')
     print(format_summary(runs))

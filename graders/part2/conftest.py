@@ -17,6 +17,7 @@ from graders.part1.conftest import cifar_batches, course_secret, draw_heldout, h
 from graders.part2.crosscheck import CrossCheck, cross_check, sample_ids
 from graders.part2.deliverables import submitted_files
 from graders.part2.models import SPECS, script_flags
+from graders.engine.outcome import Note
 from graders.engine.plugin import fail
 
 
@@ -114,6 +115,6 @@ def challenge_crosscheck(worker, submission, settings, model_flags, challenge_fi
                          course_secret.rng('crosscheck', submission_digest))
         result = cross_check(worker, submission, model_flags('mymodel'), images, ids, challenge_predictions,
                              labels.labels, float(table.get('max_disagreement', 0.05)))
-    if result.note not in context_notes:
-        context_notes.append(result.note)
+    if result.note not in context_notes:   # a disagreement is a review flag (CrossCheck.flagged)
+        context_notes.append(Note.review(result.note) if result.flagged else result.note)
     return result

@@ -13,6 +13,7 @@ from pathlib import Path
 from graders.engine import companions, untrusted
 from graders.engine.bridge import SubmissionRaised
 from graders.engine.checks import describe
+from graders.engine.outcome import Note
 from graders.engine.plugin import fail
 from graders.part2.train_log import PROGRESS, TEST, parse_train_log
 
@@ -141,7 +142,7 @@ def check_log(root: Path, files: list[str], model: str, record, measured: dict, 
     why = implausible_claim(model, claimed, measured.get(model), settings)
     if why:
         record('flag', 'claim the grader\'s measurement cannot explain')
-        notes.append(f'flagged for review: {path} claims {claimed:.3f} test accuracy, {why}')
+        notes.append(Note.review(f'flagged for review: {path} claims {claimed:.3f} test accuracy, {why}'))
     return claimed
 
 

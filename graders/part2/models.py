@@ -17,6 +17,7 @@ from graders.engine.bridge import CallTimeout, SubmissionRaised
 from graders.engine.checks import as_array, describe
 from graders.data.heldout import implausible
 from graders.engine.intake import read_submitted
+from graders.engine.outcome import Note
 from graders.engine.plugin import fail
 
 PROBE = 'part2_probe'
@@ -242,8 +243,9 @@ def train_and_score(worker, spec: ModelSpec, flags: dict, run: dict, data, recor
             f'{PROBE}:train_and_predict', model, train_x[:n], train_y[:n].astype(np.int64), heldout_x[:m],
             recipe, run.get('seed', 0), timeout=run['timeout'])
     except CallTimeout:
-        notes.append(f'manual review: {spec.cls} did not finish the grader\'s training run ({n} images, '
-                     f'{run["steps"]} steps) within {run["timeout"]} s; its deliverables are graded as usual')
+        notes.append(Note.review(f'manual review: {spec.cls} did not finish the grader\'s training run ({n} '
+                                 f'images, {run["steps"]} steps) within {run["timeout"]} s; its deliverables are '
+                                 'graded as usual'))
         fail(f'{spec.cls} did not finish training on {n} CIFAR-10 images within {run["timeout"]} s: flagged '
              'for manual review by the TAs (the log and plots keep their points)')
     except SubmissionRaised as err:

@@ -8,17 +8,12 @@ a disagreement is a review flag in the report, not a change of points."""
 
 import pytest
 
+from graders.data.challenge import QUESTION, record_scores
 from graders.part2 import deliverables
 from graders.engine.plugin import fail
 
 
-def record_scores(record, scores):
-    public, full = scores
-    record('public_accuracy', round(public, 4))
-    record('accuracy', round(full, 4))
-
-
-@pytest.mark.points('Q8.8', 4)
+@pytest.mark.points(QUESTION, 4)
 def test_beats_chance(challenge_scores, challenge_crosscheck, settings, record_property):
     """predictions.csv beats chance on the challenge images by a margin"""
     record_scores(record_property, challenge_scores)
@@ -28,7 +23,7 @@ def test_beats_chance(challenge_scores, challenge_crosscheck, settings, record_p
              '(chance is 0.10)')
 
 
-@pytest.mark.points('Q8.8', 5)
+@pytest.mark.points(QUESTION, 5)
 def test_beats_reference(challenge_scores, challenge_crosscheck, settings, record_property):
     """predictions.csv beats the course staff's reference model on the challenge images"""
     record_scores(record_property, challenge_scores)

@@ -1,5 +1,6 @@
 """`hw1grade batch` on a LocalCluster: every student's outcome, the gradebook, the index, resume."""
 import os
+from dataclasses import replace
 
 import pytest
 
@@ -39,7 +40,7 @@ def test_force_regrades_and_other_options_are_another_grader_version(tmp_path):
     quiet = dict(workers=1, log=lambda line: None)
     assert run_batch(folder, out, options=FAST, **quiet)['invalid'] == 1
     assert run_batch(folder, out, options=FAST, force=True, **quiet)['invalid'] == 1
-    assert run_batch(folder, out, options={**FAST, 'select': 'test_loss'}, **quiet)['invalid'] == 1
+    assert run_batch(folder, out, options=replace(FAST, select='test_loss'), **quiet)['invalid'] == 1
 
 
 def _job(student='alice'):
@@ -53,21 +54,26 @@ def test_a_task_past_its_time_limit_is_a_timeout_verdict():
 
 
 def test_a_grader_crash_is_a_crash_verdict():
-    result = grade_task(_job(), {**FAST, 'no_such_option': 1}, time_limit=60)
+    result = grade_task(_job(), replace(FAST, rubric='no such rubric'), time_limit=60)   # grade() raises
     assert result['record']['status'] == 'crash'
-    assert 'no_such_option' in result['record']['message'] and result['results']['score'] == 0.0
+    assert "'str' object has no attribute" in result['record']['message'] and result['results']['score'] == 0.0
 
 
-def test_review_flags_come_from_the_notes_and_the_notebooks():
+def test_review_flags_come_from_the_review_notes_and_the_notebooks():
     from graders.classroom.batch import outcome
-    from graders.engine.report import Graded
+    from graders.engine.graded import Graded
+    from graders.engine.outcome import Note
     from graders.engine.rubric import load_rubric
+    claim = "flagged for review: softmax.log claims 0.900 test accuracy, but the grader's own run measured 0.300"
     graded = Graded('x.zip', 2, load_rubric(), [], 1.0, notes=[
-        "flagged for review: softmax.log claims 0.900 test accuracy, but the grader's own run measured 0.300",
-        "manual review: MyModel did not finish the grader's training run", 'np.int shimmed'],
+        Note.review(claim), Note.review("manual review: MyModel did not finish the grader's training run"),
+        'np.int shimmed',
+        # A note the sandbox sent (plain text) is never a review flag, whatever its wording.
+        'manual review: flagged for review, says the submission'],
         notebooks=[{'name': 'softmax.ipynb', 'status': 'ran', 'flags': ['claims 0.9, measured 0.3']}])
     flags = outcome(_job(), graded, 'graded')['record']['flags']
-    assert len(flags) == 3 and flags[2] == 'softmax.ipynb: claims 0.9, measured 0.3'
+    assert flags == [claim, "manual review: MyModel did not finish the grader's training run",
+                     'softmax.ipynb: claims 0.9, measured 0.3']
 
 
 def test_graders_side_by_side_get_distinct_sandbox_uids(tmp_path):

@@ -17,6 +17,7 @@ from graders import cli
 from graders.engine import doctor
 from graders.classroom.batch import grade_task, store
 from graders.engine.grade import grade
+from graders.engine.options import GradeOptions
 from graders.classroom.gradebook import write_class_outputs
 from graders.engine.outcome import EXIT_GRADER_ERROR, GRADER_ERROR_MESSAGE, NOT_GRADED, CheckStatus, Status
 from graders.engine.rubric import load_rubric
@@ -85,7 +86,7 @@ def test_a_failed_preflight_exits_3_before_the_submission_is_touched(failing_pre
 
 
 def test_batch_records_grader_error_and_the_gradebook_flags_the_row(failing_preflight, tmp_path):
-    result = grade_task(Job('alice', 1, EXAMPLE), {'notebooks': False}, time_limit=300)
+    result = grade_task(Job('alice', 1, EXAMPLE), GradeOptions(notebooks=False), time_limit=300)
     assert result['record']['status'] == 'grader-error'
     store(tmp_path, result, 'sha', 'version')
     assert json.loads((tmp_path / 'alice' / 'part1' / 'status.json').read_text())['status'] == 'grader-error'

@@ -77,8 +77,9 @@ def test_part1_lookup_that_finds_the_labels_is_zeroed_and_flagged(part1_lookup):
         assert scored.check.measured['accuracy'] == 1.0, question
         assert not scored.check.passed and scored.score == 0
         assert 'flagged for manual review' in scored.check.message
-    flags = [note for note in graded.notes if note.startswith('manual review:')]
-    assert len(flags) == 2 and all('public test labels looked up' in flag for flag in flags)
+    flags = graded.review   # the notes the checks made as review notes (Note.review)
+    assert len(flags) == 2 and all(flag.startswith('manual review:') and 'public test labels looked up' in flag
+                                   for flag in flags)
 
 
 def test_part2_lookup_model_gains_nothing_from_transformed_images_and_is_flagged_without_them(tmp_path, cifar10_dir):
@@ -93,7 +94,7 @@ def test_part2_lookup_model_gains_nothing_from_transformed_images_and_is_flagged
     [scored] = found.scored
     assert scored.check.measured['accuracy'] > 0.99
     assert not scored.check.passed and 'flagged for manual review' in scored.check.message
-    assert any(note.startswith('manual review:') for note in found.notes)
+    assert any(flag.startswith('manual review:') for flag in found.review) and not honest.review
 
 
 def test_predictions_from_public_labels_are_defeated_by_the_secret_challenge(cifar10_dir, tmp_path, monkeypatch):
@@ -134,7 +135,9 @@ def grade_crosscheck(folder: Path, labels_path: Path, predicted: np.ndarray, out
     rubric = dataclasses.replace(rubric, settings={**rubric.settings, 'challenge': {
         **rubric.settings['challenge'], 'labels': str(labels_path), 'crosscheck_images': 200}})
     graded = grade(folder, part=2, rubric=rubric, select='q8_8', notebooks=False, out_dir=out)
-    return [n for n in graded.notes if 'cross-check' in n or 'MyModel' in n]
+    notes = [n for n in graded.notes if 'cross-check' in n or 'MyModel' in n]
+    assert [n for n in notes if n in graded.review] == [n for n in notes if n.startswith('manual review')]
+    return notes
 
 
 def test_crosscheck_flags_predictions_that_do_not_come_from_the_submitted_model(mymodel_submission, tmp_path):

@@ -19,7 +19,7 @@ from fixtures.hostile_zips import HOSTILE_ZIPS
 from graders.data import cifar10
 from graders import cli
 from graders.engine.grade import grade
-from graders.engine.report import Graded
+from graders.engine.graded import Graded
 from graders.engine.results import ScoredCheck, question_totals
 
 from tests.helpers import patched_in_this_process, results_of, trusted_objects

@@ -229,9 +229,10 @@ def test_training_runs_flag_false_claims_and_slow_models(base, tmp_path, cifar10
     assert_loses_exactly(graded, {**tree.failing, **slow}, reference=None)
     log = outcome[('Q8.5', 'test_log')].check
     assert log.measured['claimed test accuracy'] == 0.9 and log.measured["grader's accuracy"] < 0.2
-    assert any(note.startswith('flagged for review: softmax.log claims 0.900') for note in graded.notes)
+    # Review flags as the checks typed them (Note.review): what batch's review column reads.
+    assert any(flag.startswith('flagged for review: softmax.log claims 0.900') for flag in graded.review)
     assert 'flagged for review' in document['output']
-    assert any(note.startswith('manual review: CNN did not finish') for note in graded.notes)
+    assert any(flag.startswith('manual review: CNN did not finish') for flag in graded.review)
 
 
 def test_the_leaderboard_ranks_a_folder_of_submissions(base, tmp_path, capsys):
