@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 
 from graders.data import cifar10, heldout
-from graders.engine import intake
+from graders.engine import untrusted
 from graders.engine.outcome import SubmissionError, UserError
 
 IMAGES_FILE = "test_images.npy"
@@ -188,15 +188,19 @@ def record_scores(record, scores: tuple[float, float]) -> None:
 
 
 def predictions_file(root: Path) -> Path | None:
-    """The submission's predictions.csv (any case), or None."""
-    return next((p for p in sorted(Path(root).iterdir()) if p.name.lower() == "predictions.csv" and p.is_file()
-                 and not p.is_symlink()), None)
+    """The submission's predictions.csv (any case), or None (listed by `untrusted.entries`: links and
+    special files are no predictions file)."""
+    return next((Path(root) / e.name for e in untrusted.entries(root) if e.name.lower() == "predictions.csv"
+                 and e.kind == untrusted.FILE), None)
 
 
 def submitted_predictions(root: Path, n_images: int) -> np.ndarray:
     """The labels (n_images,) the submission's predictions.csv gives; PredictionsError when it is unusable."""
     path = predictions_file(root)
-    data = intake.read_submitted(path, PREDICTIONS_BYTES + 1) if path else None
+    try:
+        data = untrusted.read_file(root, (path.name,), PREDICTIONS_BYTES + 1, truncate=True) if path else None
+    except untrusted.UnsafeFile:   # replaced by a link or a special file since it was listed
+        data = None
     if data is None:
         raise PredictionsError("predictions.csv is missing (python test.py --model mymodel.pt writes it)")
     if len(data) > PREDICTIONS_BYTES:

@@ -381,12 +381,12 @@ def _folder_entries(folder: Path, limits: Limits, notes: list[str]) -> list[_Ent
 
 
 def _open_regular(path: Path) -> BinaryIO:
-    """Open a file for reading without following a link, and only if it is still a regular file."""
-    fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    if not stat.S_ISREG(os.fstat(fd).st_mode):
-        os.close(fd)
-        raise OSError(f"{path} is no longer a regular file")
-    return os.fdopen(fd, "rb")
+    """Open a file of the submitted folder for reading (`untrusted.open_file`: no link followed, no FIFO
+    waited on), only if it is still a regular file; OSError otherwise, as for a file that cannot be read."""
+    try:
+        return untrusted.open_file(path.parent, (path.name,))
+    except untrusted.UnsafeFile as e:
+        raise OSError(f"{path} is no longer a regular file ({e})") from None
 
 
 def _folder_digest(entries: list[_Entry]) -> str:
@@ -652,14 +652,3 @@ def _examples(items: list[str], shown: int = 3) -> str:
 def _mb(n: int) -> str:
     return f"{n / MB:.1f} MB"
 
-
-def read_submitted(path: Path, limit: int) -> bytes | None:
-    """Up to `limit` bytes of a file of the scratch copy, read as data in the trusted process; None when
-    `path` is not a regular file. Sandboxed code may have replaced it meanwhile: `graders.engine.untrusted`
-    follows no link (it could point at a host file) and waits on no FIFO. Only the last name is
-    checked: give files at the top of the scratch copy, or use `untrusted.read_file(root, rel, ...)`."""
-    path = Path(path)
-    try:
-        return untrusted.read_file(path.parent, (path.name,), limit, truncate=True)
-    except untrusted.UnsafeFile:
-        return None

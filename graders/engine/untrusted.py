@@ -2,8 +2,10 @@
 
 Two kinds of untrusted input reach the trusted process, and each has one way in here:
 
-1. **Files in a scratch tree** (a submission's scratch copy, a build folder the sandbox wrote):
-   `read_file`, `write_file`, `remove`, `entries`, `walk`, `opened_dir`.
+1. **Files in a scratch tree** (a submission's scratch copy, a build folder the sandbox wrote) or in a
+   submitted folder: `read_file` (capped; `read_text` for text), `open_file` (a stream, for intake's
+   copy of a submitted folder), `write_file`, `remove`, `entries`, `walk`, `opened_dir`. This is the
+   one reader of such bytes in the trusted process: `UnsafeFile` (an `Untrusted`) says what was refused.
 2. **Text** the sandbox sent (messages, notes, tracebacks, printed output, file names) on its way to a
    terminal, results.json or a report: `clean_text`, `clean_notes`.
 
@@ -58,6 +60,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import BinaryIO
 
 MiB = 1 << 20
 
@@ -69,7 +72,12 @@ CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEX
 FILE, DIR, LINK, OTHER = 'file', 'folder', 'symbolic link', 'special file'
 
 
-class UnsafeFile(ValueError):
+class Untrusted(ValueError):
+    """Data from the sandbox or a submission that is not what it must be (a file refused here, a summary
+    or reply that does not validate); `str()` says why."""
+
+
+class UnsafeFile(Untrusted):
     """A name in a scratch tree that the trusted side will not use as asked: a link, a special file, a
     folder where a file was expected (or the reverse), or a file over its size cap. str() says which."""
 
@@ -143,27 +151,35 @@ def read_file(root: str | os.PathLike, rel: Rel, cap: int, *, truncate: bool = F
     A FIFO is never waited on."""
     parts = split(rel)
     try:
-        with opened_dir(root, parts[:-1]) as dir_fd:
-            try:
-                fd = os.open(parts[-1], READ_FLAGS, dir_fd=dir_fd)
-            except FileNotFoundError:
-                return None
-            except OSError as e:   # ELOOP: a link; ENXIO: a socket; EACCES...
-                raise UnsafeFile(f'{_shown(parts)} is not a regular file ({_kind(dir_fd, parts[-1])}: '
-                                 f'{e.strerror})') from None
+        f = open_file(root, parts)
     except FileNotFoundError:
         return None
-    mode = os.fstat(fd).st_mode
-    if not stat.S_ISREG(mode):
-        os.close(fd)
-        raise UnsafeFile(f'{_shown(parts)} is not a regular file (a {_kind_of_mode(mode)})')
-    with os.fdopen(fd, 'rb') as f:
+    with f:
         data = f.read(cap + 1)
     if len(data) > cap:
         if not truncate:
             raise UnsafeFile(f'{_shown(parts)} is larger than {_size(cap)}')
         data = data[:cap]
     return data
+
+
+def open_file(root: str | os.PathLike, rel: Rel) -> BinaryIO:
+    """The regular file root/rel opened for reading (the caller closes it); FileNotFoundError when there
+    is nothing at that name, UnsafeFile as in `read_file`. Reading is not capped: the caller counts."""
+    parts = split(rel)
+    with opened_dir(root, parts[:-1]) as dir_fd:
+        try:
+            fd = os.open(parts[-1], READ_FLAGS, dir_fd=dir_fd)
+        except FileNotFoundError:
+            raise
+        except OSError as e:   # ELOOP: a link; ENXIO: a socket; EACCES...
+            raise UnsafeFile(f'{_shown(parts)} is not a regular file ({_kind(dir_fd, parts[-1])}: '
+                             f'{e.strerror})') from None
+    mode = os.fstat(fd).st_mode
+    if not stat.S_ISREG(mode):
+        os.close(fd)
+        raise UnsafeFile(f'{_shown(parts)} is not a regular file (a {_kind_of_mode(mode)})')
+    return os.fdopen(fd, 'rb')
 
 
 def read_text(root: str | os.PathLike, rel: Rel, cap: int) -> str:

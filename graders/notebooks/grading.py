@@ -52,6 +52,7 @@ import numpy as np
 
 from graders.data import cifar10
 from graders.engine import untrusted
+from graders.engine.untrusted import Untrusted
 from graders.inside.course_env import NOTES_ENV
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, SUMMARY_FORMAT
 from graders.inside.shown_paths import short_paths
@@ -135,10 +136,6 @@ ACCURACY_GAP = 0.05   # only for a run that went through: one cut short printed 
 MakeSandbox = Callable[..., Sandbox]
 
 
-class Untrusted(ValueError):
-    """Data from the sandbox or the submission that is not what it must be; `str()` says why."""
-
-
 # -- data without test labels ------------------------------------------------------------------
 
 WITHHELD_STAMP = 'stamp.json'
@@ -198,17 +195,7 @@ def real_test_labels(source: Path | None = None) -> np.ndarray:
     return cifar10.load_batch(source / cifar10.TEST_BATCH)[1]
 
 
-# -- reading untrusted files of the scratch copy ---------------------------------------------------
-
-def read_untrusted(root: Path, rel: Sequence[str], cap: int) -> bytes | None:
-    """The bytes of the regular file root/rel... (`graders.engine.untrusted.read_file`: no link followed on
-    the way, a FIFO never waited on), None if there is none; Untrusted if it is not a regular file
-    or holds more than `cap` bytes."""
-    try:
-        return untrusted.read_file(root, rel, cap)
-    except untrusted.UnsafeFile as e:
-        raise Untrusted(str(e)) from None
-
+# -- reading the submitted notebooks ----------------------------------------------------------------
 
 def snapshot_notebooks(root: Path, names: Sequence[str] = NOTEBOOKS) -> dict[str, bytes | Untrusted | None]:
     """The submitted notebooks as bytes (None: missing; Untrusted: unreadable), read as data.
@@ -219,7 +206,7 @@ def snapshot_notebooks(root: Path, names: Sequence[str] = NOTEBOOKS) -> dict[str
     snapshot: dict[str, bytes | Untrusted | None] = {}
     for name in names:
         try:
-            snapshot[name] = read_untrusted(Path(root), (name,), NOTEBOOK_BYTES)
+            snapshot[name] = untrusted.read_file(root, (name,), NOTEBOOK_BYTES)
         except Untrusted as e:
             snapshot[name] = e
     return snapshot
@@ -570,7 +557,7 @@ def executed_notebook(root: Path, name: str) -> Any:
     """The notebook as the grader's run left it (the runner rewrites it after every cell), parsed as
     untrusted data; None when there is none or it is not a notebook."""
     try:
-        raw = read_untrusted(root, (OUTPUT_DIR, name), NOTEBOOK_BYTES)
+        raw = untrusted.read_file(root, (OUTPUT_DIR, name), NOTEBOOK_BYTES)
         return nbformat.reads(raw.decode('utf-8'), as_version=4) if raw else None
     except Exception:   # Untrusted, bad JSON or UTF-8, nbformat's many errors: nothing measured from it
         return None
@@ -616,7 +603,7 @@ def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadlin
     result = sandbox.run(argv, timeout=left, cwd=root, env=env)
     ended = '' if result.ok or result.timed_out else result.killed or sandbox.describe_exit(result.returncode)
     try:
-        raw = read_untrusted(root, (OUTPUT_DIR, f'{out_name}.json'), SUMMARY_BYTES)
+        raw = untrusted.read_file(root, (OUTPUT_DIR, f'{out_name}.json'), SUMMARY_BYTES)
         if raw is None:
             raise Untrusted('the notebook runner wrote no summary')
         return parse_summary(raw, list(probes)), ended, ''
@@ -742,4 +729,4 @@ def run_submission_notebooks(root: Path, make_sandbox: MakeSandbox | None = None
 
 __all__ = ['run_submission_notebooks', 'snapshot_notebooks', 'withheld_cifar10', 'real_test_labels',
            'claimed_accuracies', 'format_claims', 'parse_summary', 'score_predictions', 'notebook_report',
-           'read_untrusted', 'Summary', 'Untrusted', 'NOTEBOOK_LIMITS', 'DEFAULT_BUDGET']
+           'Summary', 'Untrusted', 'NOTEBOOK_LIMITS', 'DEFAULT_BUDGET']

@@ -16,7 +16,7 @@ import numpy as np
 from graders.engine.bridge import CallTimeout, SubmissionRaised
 from graders.engine.checks import as_array, describe
 from graders.data.heldout import implausible
-from graders.engine.intake import read_submitted
+from graders.engine import untrusted
 from graders.engine.outcome import Note
 from graders.engine.plugin import fail
 
@@ -59,8 +59,7 @@ SPECS = {
 def script_flags(root: Path, spec: ModelSpec) -> tuple[dict, list[str]]:
     """The sizes run_<model>.sh passes to train.py (read as text, comments dropped), and notes on
     the defaults used where it passes none or an unusable one."""
-    script = Path(root) / f'run_{spec.name}.sh'
-    text = (read_submitted(script, SCRIPT_BYTES) or b'').decode('utf-8', 'replace')
+    text = untrusted.read_text(root, (f'run_{spec.name}.sh',), SCRIPT_BYTES)
     code = '\n'.join(line.split('#', 1)[0] for line in text.splitlines())
     flags, notes = {}, []
     for flag in spec.flags:
