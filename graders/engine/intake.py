@@ -389,6 +389,19 @@ def _open_regular(path: Path) -> BinaryIO:
         raise OSError(f"{path} is no longer a regular file ({e})") from None
 
 
+def submission_digest(path: str | os.PathLike, limits: Limits = Limits()) -> str:
+    """The `Submission.digest` that `open_submission(path)` gives, without unpacking or copying: the
+    sha256 of a zip's (any file's) bytes, or of a folder's kept files (paths and contents, junk left
+    out, so a stray __pycache__ does not make it another submission). The one digest of a submission:
+    the grade's seed and batch's "already graded?" both use it. IntakeError when the folder cannot be
+    listed or read (open_submission refuses it for the same reason)."""
+    source = Path(path)
+    if source.is_dir():
+        return _folder_digest(_drop_junk(_folder_entries(source, limits, []), []))
+    with open(source, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
 def _folder_digest(entries: list[_Entry]) -> str:
     """sha256 over the kept files' paths and contents, in path order."""
     digest = hashlib.sha256()

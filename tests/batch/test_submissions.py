@@ -73,3 +73,24 @@ def test_the_digest_follows_the_content(tmp_path):
     with zipfile.ZipFile(tmp_path / 'a.zip', 'w') as z:
         z.writestr('x', 'y')
     assert len(content_digest(tmp_path / 'a.zip')) == 64
+
+
+def test_batch_records_the_digest_grading_computes(tmp_path):
+    """One digest of a submission: batch's (to skip what it graded) is intake's Submission.digest (the
+    grade's seed), for a zip and for a folder, whose junk does not count; a refused folder matches nothing."""
+    import os
+    from graders.engine.intake import open_submission
+    folder = tmp_path / 'alice' / '1_cs231n'
+    (folder / 'cs231n' / 'classifiers').mkdir(parents=True)
+    (folder / 'cs231n' / 'layers.py').write_text('a = 1\n')
+    (folder / 'cs231n' / 'classifiers' / 'softmax.py').write_text('b = 2\n')
+    opened = open_submission(folder, scratch=tmp_path / 'scratch')
+    assert content_digest(folder) == opened.digest
+    (folder / 'cs231n' / '__pycache__').mkdir()
+    (folder / 'cs231n' / '__pycache__' / 'layers.cpython-311.pyc').write_bytes(b'junk')
+    assert content_digest(folder) == opened.digest
+    shutil.make_archive(str(tmp_path / 'alice_1_cs231n'), 'zip', folder.parent)
+    zipped = tmp_path / 'alice_1_cs231n.zip'
+    assert content_digest(zipped) == open_submission(zipped, scratch=tmp_path / 'scratch').digest
+    os.mkfifo(folder / 'pipe')
+    assert content_digest(folder) != content_digest(folder)
