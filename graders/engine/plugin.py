@@ -26,6 +26,7 @@ import pytest
 
 from graders.engine.budget import Budget
 from graders.engine.outcome import CheckStatus, GraderError
+from graders.engine.pictures import Picture
 from graders.engine.rubric import Rubric
 from graders.engine.untrusted import clean_text
 
@@ -33,6 +34,10 @@ from graders.engine.untrusted import clean_text
 # The record_property key through which a check reports the share of its points it earns although
 # it failed (graders.engine.checks.Cases); it is a score, not a figure for the report.
 PARTIAL_CREDIT = 'partial_credit'
+# The record_property key through which a check shows a picture in the report beside its result (a
+# graders.engine.pictures.Picture: pixels the sandbox decoded, encoded here; a chart of a grader's run).
+# At most MAX_CHECK_PICTURES per check are kept.
+PICTURE, MAX_CHECK_PICTURES = 'picture', 12
 # A check's message and recorded texts may carry what submitted code sent (graders/engine/untrusted.py):
 # cleaned of terminal escapes and cut to these lengths as they are recorded.
 MESSAGE_CHARS, MEASURED_CHARS = 12_000, 500
@@ -57,6 +62,7 @@ class CheckResult:
     seconds: float = 0.0
     measured: dict = field(default_factory=dict)   # figures the check recorded (record_property)
     fraction: float = 0.0     # share of its points a failed check still earns (checks.Cases: by case)
+    pictures: list = field(default_factory=list)   # graders.engine.pictures.Picture, for the report only
 
 
 @dataclass
@@ -127,6 +133,10 @@ class GradingPlugin:
         for key, value in report.user_properties:
             if key == PARTIAL_CREDIT:
                 result.fraction = min(1.0, max(0.0, float(value)))
+            elif key == PICTURE:   # each phase's report repeats the properties: kept once
+                if (isinstance(value, Picture) and len(result.pictures) < MAX_CHECK_PICTURES
+                        and not any(p is value for p in result.pictures)):
+                    result.pictures.append(value)
             elif isinstance(value, (int, float, str)):
                 result.measured[key] = clean_text(value, MEASURED_CHARS) if isinstance(value, str) else value
         if report.when == 'call' and report.passed:

@@ -10,6 +10,7 @@ import html
 from pathlib import Path
 
 from graders.engine.graded import Graded
+from graders.engine.pictures import bounded
 from graders.engine.results import measured_text, question_totals
 from graders.engine.untrusted import clean_text
 
@@ -17,6 +18,9 @@ from graders.engine.untrusted import clean_text
 # escapes and control characters, and cut: the terminal table as a whole, each text of the report.
 TABLE_CHARS = 200_000
 REPORT_FIELD_CHARS = 20_000
+# Pictures (graders/engine/pictures.py: thumbnails encoded here from pixels the sandbox decoded, charts of
+# the grader's runs) embedded in one report at most, in number and in bytes; the rest are counted.
+REPORT_PICTURES, REPORT_PICTURE_BYTES = 40, 3_000_000
 
 
 def terminal_table(graded: Graded, *, show_passed: bool = False) -> str:
@@ -52,7 +56,10 @@ def terminal_table(graded: Graded, *, show_passed: bool = False) -> str:
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left}
 .pass{color:#176f2c}.fail{color:#b00020}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;margin:.2em 0}
-.num{text-align:right;white-space:nowrap}"""
+.num{text-align:right;white-space:nowrap}
+.pics{display:flex;flex-wrap:wrap;gap:.5em;margin:.3em 0}figure{margin:0;max-width:430px}
+figure img{max-width:256px;max-height:256px;image-rendering:auto;border:1px solid #ddd}
+figcaption{font-size:.85em;color:#555}.nopic figcaption{color:#b00020}"""
 
 
 def html_report(graded: Graded) -> str:
@@ -60,6 +67,14 @@ def html_report(graded: Graded) -> str:
     def e(text) -> str:
         return html.escape(clean_text(text, REPORT_FIELD_CHARS))
     totals = question_totals(graded.rubric, graded.scored)
+    every = [p for s in graded.scored for p in s.check.pictures]
+    every += [p for nb in graded.notebooks for p in nb.get('pictures', ())]
+    shown, left_out = bounded(every, REPORT_PICTURES, REPORT_PICTURE_BYTES)
+    shown_ids = {id(p) for p in shown}
+
+    def pictures(items) -> str:
+        kept = [p for p in items if id(p) in shown_ids]
+        return f'<div class="pics">{"".join(p.html() for p in kept)}</div>' if kept else ''
     rows = []
     for question in graded.rubric.for_part(graded.part) if graded.is_grade else ():   # no points shown
         earned, possible = totals.get(question.id, (0.0, question.points))
@@ -68,7 +83,7 @@ def html_report(graded: Graded) -> str:
         for s in (s for s in graded.scored if s.check.question == question.id):
             status = '<span class="pass">passed</span>' if s.check.passed else '<span class="fail">failed</span>'
             detail = '' if s.check.passed else f'<pre>{e(s.check.message)}</pre>'
-            detail += e(measured_text(s.check))
+            detail += e(measured_text(s.check)) + pictures(s.check.pictures)
             hidden = ' (hidden from students until grades are published)' if s.check.hidden else ''
             rows.append(f'<tr><td>{e(s.number)}</td><td>{e(s.check.title)}{hidden}{detail}</td>'
                         f'<td>{status}</td><td class="num">{s.score:g} / {s.max_score:g}</td></tr>')
@@ -88,9 +103,13 @@ def html_report(graded: Graded) -> str:
                      '<table><tr><th>notebook</th><th>status</th><th>claimed</th><th>measured</th></tr>')
         for nb in graded.notebooks:
             errors = ''.join(f'<pre>{e(err)}</pre>' for err in nb.get('errors', []))
+            errors += pictures(nb.get('pictures', ()))
             parts.append(f'<tr><td>{e(nb["name"])}</td><td>{e(nb["status"])}{errors}</td>'
                          f'<td>{e(nb.get("claimed", ""))}</td><td>{e(nb.get("measured", ""))}</td></tr>')
         parts.append('</table>')
+    if left_out:
+        parts.append(f'<p>{left_out} more picture(s) left out: a report embeds at most {REPORT_PICTURES} '
+                     f'({REPORT_PICTURE_BYTES // 1_000_000} MB).</p>')
     if graded.notes:
         parts.append('<h2>Notes</h2><ul>' + ''.join(f'<li>{e(n)}</li>' for n in graded.notes) + '</ul>')
     return '\n'.join(parts) + '\n'

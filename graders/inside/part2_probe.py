@@ -3,12 +3,13 @@ and decode the submitted images and PDF. Everything returned is plain data (numb
 dicts, numpy arrays) or, for a model, stays in the worker as a handle.
 
 Called through the worker as `part2_probe:<function>`; the trusted side checks every value it gets
-back. Standard library and numpy at import; torch, Pillow and pdftoppm only inside the functions that
-need them. Untrusted files (images, PDF) are decoded only here, in the sandbox.
+back. Standard library and numpy at import; torch, Pillow, `image_decode` and pdftoppm only inside the
+functions that need them. Untrusted files (images, PDF) are decoded only here, in the sandbox.
 
 Decoding is bounded as well, so that a crafted file costs its own check and nothing else (the worker
-and its time budget serve the other checks): an image declaring more than MAX_IMAGE_PIXELS is refused
-before its pixels are decompressed (Pillow's decompression-bomb guard, its warning band included); a
+and its time budget serve the other checks): an image declaring more than image_decode.MAX_IMAGE_PIXELS
+is refused before its pixels are decompressed (Pillow's decompression-bomb guard, its warning band
+included; `image_decode`, shared with the notebook runner, which also makes the report's thumbnails); a
 PDF page is rendered to fit a PDF_PAGE_PIXELS box whatever its media box says, by a pdftoppm with its
 own memory, CPU, output-size and wall-clock limits, and at most `max_pages` pages.
 """
@@ -21,14 +22,12 @@ import resource
 import subprocess
 import tempfile
 import time
-import warnings
 
 import numpy as np
 
 # train.py's normalization (its "std" values are about 10x smaller than CIFAR-10's real ones).
 MEAN = (0.49131522, 0.48209435, 0.44646862)
 STD = (0.01897398, 0.03039277, 0.03872553)
-MAX_IMAGE_PIXELS = 40_000_000   # larger images are refused (decompression bombs)
 PDF_PAGE_PIXELS = 400           # each PDF page is rendered to fit this many pixels square
 PDF_LIMITS = {resource.RLIMIT_AS: 1 << 30, resource.RLIMIT_FSIZE: 64 << 20}   # pdftoppm's own
 
@@ -302,28 +301,13 @@ def train_and_predict(model, train_images: np.ndarray, train_labels: np.ndarray,
             'cpu_seconds': round(time.process_time() - started, 1)}
 
 
-def _pixel_stats(image) -> dict:
-    gray = np.asarray(image.convert('L'), dtype=np.float64)
-    return {'width': int(image.width), 'height': int(image.height), 'std': float(gray.std())}
-
-
-def image_stats(path: str) -> dict:
-    """Decode an image file: {'format', 'width', 'height', 'std' (of its grayscale pixels)}; ValueError
-    for one that declares more than MAX_IMAGE_PIXELS (checked from its header, before decoding)."""
-    from PIL import Image
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS
-    try:
-        with warnings.catch_warnings():
-            # Pillow only warns between 1x and 2x its limit: refuse those too.
-            warnings.simplefilter('error', Image.DecompressionBombWarning)
-            with Image.open(path) as image:
-                image.verify()
-            with Image.open(path) as image:
-                image.load()
-                return dict(_pixel_stats(image), format=str(image.format))
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise ValueError('it declares more pixels than a plot could need (over %d: %s)'
-                         % (MAX_IMAGE_PIXELS, err)) from None
+def image_stats(path: str, thumbnail: int = 0) -> dict:
+    """Decode an image file: {'format', 'width', 'height', 'std' (of its grayscale pixels)}, with
+    `thumbnail` > 0 also 'thumbnail': its pixels scaled to fit that many pixels square, for the report
+    (`image_decode`); ValueError for one that declares more than image_decode.MAX_IMAGE_PIXELS (checked
+    from its header, before decoding)."""
+    import image_decode
+    return image_decode.decode(path, thumbnail)
 
 
 def _limit_pdftoppm(cpu_seconds: int):
@@ -335,6 +319,7 @@ def _limit_pdftoppm(cpu_seconds: int):
 def pdf_pages(path: str, max_pages: int = 40, timeout: float = 60) -> list:
     """Render a PDF with pdftoppm (gray, each page scaled to fit PDF_PAGE_PIXELS square): one
     {'width', 'height', 'std'} per page; ValueError when it cannot be rendered within the limits."""
+    import image_decode
     from PIL import Image
     with tempfile.TemporaryDirectory() as scratch:
         try:
@@ -351,7 +336,7 @@ def pdf_pages(path: str, max_pages: int = 40, timeout: float = 60) -> list:
         pages = []
         for page in sorted(glob.glob(os.path.join(scratch, 'page-*.pgm'))):
             with Image.open(page) as image:
-                pages.append(_pixel_stats(image))
+                pages.append(image_decode.pixel_stats(image))
         return pages
 
 

@@ -2,7 +2,8 @@
 
 Logs and extra.md are read here as plain text. Images and the PDF are decoded only in the sandbox
 (`part2_probe.image_stats` / `pdf_pages`): what comes back is width, height and pixel spread, checked
-here. Saved models (`*.pt`) are never opened.
+here, and for the report a thumbnail's plain pixels (graders/engine/pictures.py encodes it). Saved
+models (`*.pt`) are never opened.
 """
 
 from __future__ import annotations
@@ -10,11 +11,11 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from graders.engine import companions, untrusted
+from graders.engine import companions, pictures, untrusted
 from graders.engine.bridge import SubmissionRaised
 from graders.engine.checks import describe
 from graders.engine.outcome import Note
-from graders.engine.plugin import fail
+from graders.engine.plugin import PICTURE, fail
 from graders.part2.train_log import PROGRESS, TEST, parse_train_log
 
 PROBE = 'part2_probe'
@@ -177,10 +178,23 @@ def implausible_claim(model: str, claimed: float, grader: float | None, settings
 
 def image_problem(worker, path: str) -> str | None:
     """Why the image at `path` (relative to the submission) is not a usable plot, or None."""
+    return inspect_image(worker, path, thumbnail=False)[0]
+
+
+def inspect_image(worker, path: str, thumbnail: bool = True) -> tuple[str | None, pictures.Picture | None]:
+    """(why the image at `path` is not a usable plot or None, its thumbnail for the report): the sandbox
+    decodes it and sends back its pixels scaled to fit pictures.THUMBNAIL_SIDE; the picture is encoded
+    here from them (graders/engine/pictures.py), or is a note when there are none."""
     try:
-        stats = worker.call(f'{PROBE}:image_stats', path)
+        stats = worker.call(f'{PROBE}:image_stats', path, pictures.THUMBNAIL_SIDE if thumbnail else 0)
     except SubmissionRaised as err:
-        return f'{path} is not a readable PNG or JPEG image ({err.exc_type}: {err.message[:200]})'
+        problem = f'{path} is not a readable PNG or JPEG image ({err.exc_type}: {err.message[:200]})'
+        return problem, pictures.Picture(path, note=f'no picture: {problem}') if thumbnail else None
+    picture = pictures.thumbnail(path, stats.get('thumbnail') if type(stats) is dict else None) if thumbnail else None
+    return _stats_problem(path, stats), picture
+
+
+def _stats_problem(path: str, stats) -> str | None:
     if type(stats) is not dict or not all(type(stats.get(k)) in (int, float) for k in ('width', 'height', 'std')):
         return f'{path} could not be decoded (got {describe(stats)})'
     if stats['width'] < 8 or stats['height'] < 8:
@@ -203,7 +217,8 @@ def check_plots(worker, files: list[str], model: str, record, notes: list[str] |
         found.append(path)
         if note and notes is not None and note not in notes:
             notes.append(note)
-        problem = image_problem(worker, path)
+        problem, picture = inspect_image(worker, path)
+        record(PICTURE, picture)
         if problem:
             problems.append(problem)
     if found:
