@@ -33,11 +33,9 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, os.path.join(ROOT, 'reference', '1_cs231n'))
 
-from cs231n import fast_layers                                                # noqa: E402
-from cs231n.layers import (conv_forward_naive, conv_backward_naive,           # noqa: E402
-                           max_pool_forward_naive, max_pool_backward_naive)
-from cs231n.fast_layers import (conv_forward_fast, conv_backward_fast,        # noqa: E402
-                                max_pool_forward_fast, max_pool_backward_fast)
+from cs231n import fast_layers  # noqa: E402
+from cs231n.fast_layers import conv_backward_fast, conv_forward_fast, max_pool_backward_fast, max_pool_forward_fast  # noqa: E402
+from cs231n.layers import conv_backward_naive, conv_forward_naive, max_pool_backward_naive, max_pool_forward_naive  # noqa: E402
 
 
 def blas_info():

@@ -66,7 +66,8 @@ def training_cpu(results: Path) -> None:
         return
     for test in tests:
         if 'trained by the grader' in test.get('name', ''):
-            print(f'  {test["name"][:40]}: {test.get("output", "").splitlines()[0][:160] if test.get("output") else ""}')
+            first = test.get('output', '').splitlines()[0][:160] if test.get('output') else ''
+            print(f'  {test["name"][:40]}: {first}')
 
 
 def main() -> None:

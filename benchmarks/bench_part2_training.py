@@ -14,8 +14,8 @@ from pathlib import Path
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from graders.data import cifar10  # noqa: E402
 from graders.course.part2_runs import MODELS, prepare_workdir, train  # noqa: E402
+from graders.data import cifar10  # noqa: E402
 
 GOALS = {'softmax': (0.35, 3), 'twolayernn': (0.48, 3), 'convnet': (0.60, 3), 'mymodel': (0.85, 20)}
 

@@ -5,11 +5,12 @@ Independent solutions: fixtures/similarity/solutions/ (4 per unit, written for t
 vectorised, other decompositions, other architectures; six Part 1 functions, the trainer's updates,
 Part 2's CNN, train.py's optimizer and update step). train.py's regions are PyTorch's idiom: independent
 students write them alike, so no threshold can tell copies there; the table shows it, and the unit is
-judged only from a much larger amount of own code (Unit.minimum). Copies: fixtures.similarity.disguise() with several seeds (renamed
-variables, swapped independent statements, comments moved and rewritten, blank lines). Each text is put in
-the starter's file (student/) and compared through the command's own path (unit regions, starter
-fingerprints removed, winnowing). Also printed: how many fingerprints of their own our reference's units
-have, which is why units below MIN_FINGERPRINTS (one-line functions every correct student writes alike)
+judged only from a much larger amount of own code (Unit.minimum). Copies: fixtures.similarity.disguise()
+with several seeds (renamed variables, swapped independent statements, comments moved and rewritten, blank
+lines). Each text is put in the starter's file (student/) and compared through the command's own path (unit
+regions, starter fingerprints removed, winnowing). Also printed: how many fingerprints of their own our
+reference's units have, which is why units below MIN_FINGERPRINTS (one-line functions every correct student
+writes alike)
 are not judged.
 
     .venv/bin/python benchmarks/calibrate_similarity.py [--noise K --guarantee T] [--copydetect-filter]

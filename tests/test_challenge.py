@@ -5,8 +5,8 @@ import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
-from graders.data import challenge, cifar10, heldout
 from graders import cli
+from graders.data import challenge, cifar10, heldout
 
 
 @pytest.fixture
@@ -66,7 +66,8 @@ def closest_move(image, original):
 def test_order_and_public_split_come_from_the_secret(test_batch, tmp_path):
     _, first = challenge.build_challenge(test_batch, tmp_path / "a", SECRET)
     _, again = challenge.build_challenge(test_batch, tmp_path / "b", SECRET)
-    _, other = challenge.build_challenge(test_batch, tmp_path / "c", heldout.CourseSecret(b"another secret, 32 bytes long!!"))
+    _, other = challenge.build_challenge(test_batch, tmp_path / "c",
+                                         heldout.CourseSecret(b"another secret, 32 bytes long!!"))
     public = challenge.load_labels(first).public_ids
     assert len(public) == 5 and len(set(public.tolist())) == 5
     assert first.read_text() == again.read_text()

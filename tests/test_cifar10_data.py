@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
-from graders.data import cifar10
 from graders import cli
+from graders.data import cifar10
 
 REPO = Path(__file__).resolve().parents[1]
 GET_DATASETS = REPO / "reference/1_cs231n/cs231n/datasets/get_datasets.sh"

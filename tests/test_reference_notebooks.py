@@ -10,8 +10,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from graders.notebooks import runner as nbrun
 from graders.data.cifar10 import FOLDER, place
+from graders.notebooks import runner as nbrun
 
 ROOT = Path(__file__).resolve().parent.parent
 PART1 = ROOT / 'reference' / '1_cs231n'

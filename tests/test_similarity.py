@@ -17,8 +17,8 @@ from PIL import Image
 import notebook_to_pdf  # reference/1_cs231n is on sys.path: its find_browser() finds Chromium
 from fixtures import similarity as fx
 from graders.classroom import similarity
-from graders.cli import main
 from graders.classroom.gradebook import write_class_outputs
+from graders.cli import main
 from graders.engine.rubric import load_rubric
 
 REPO = Path(__file__).resolve().parents[1]

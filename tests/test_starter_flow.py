@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from fixtures import tiny_cifar
-from graders.notebooks.runner import execute_notebook
 from graders.course.starter import build_starter, write_tree
+from graders.notebooks.runner import execute_notebook
 from tests.helpers import assert_every_page_has_ink, listed_in, require_programs
 
 
@@ -37,7 +37,8 @@ def python_only_path(folder: Path) -> str:
     """A PATH holding only `python` (this venv's): no sh, zip, tar, curl or browser."""
     folder.mkdir(exist_ok=True)
     script = folder / 'python'
-    script.write_text(f'#!{sys.executable}\nimport os, sys\nos.execv({sys.executable!r}, [{sys.executable!r}] + sys.argv[1:])\n')
+    script.write_text(f'#!{sys.executable}\nimport os, sys\n'
+                      f'os.execv({sys.executable!r}, [{sys.executable!r}] + sys.argv[1:])\n')
     script.chmod(0o755)
     return str(folder)
 

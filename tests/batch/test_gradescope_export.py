@@ -10,14 +10,13 @@ import sys
 import zipfile
 from pathlib import Path
 
+import jsonschema
 import pytest
 
 from graders import cli
 from graders.classroom import gradescope
 from graders.engine.rubric import load_rubric
 from tests.helpers import EXAMPLES, SCHEMA, results_of
-
-import jsonschema
 
 # One cheap visible check per part (a selection that matches nothing in a part is a grader error).
 FAST = '--no-notebooks --visible-only --select "test_forward or test_affine_forward"'
@@ -41,7 +40,8 @@ def test_the_bundle_holds_the_scripts_the_layout_and_the_grader_sources_only(aut
     for script in ('setup.sh', 'run_autograder'):
         assert stat.S_IMODE(infos[script].external_attr >> 16) == 0o755
     for needed in ('hw1grade/pyproject.toml', 'hw1grade/graders/rubric.toml', 'hw1grade/graders/inside/worker.py',
-                   'hw1grade/reference/1_cs231n/cs231n/layers.py', 'hw1grade/reference/1_cs231n/cs231n/im2col_cython.pyx',
+                   'hw1grade/reference/1_cs231n/cs231n/layers.py',
+                   'hw1grade/reference/1_cs231n/cs231n/im2col_cython.pyx',
                    'hw1grade/reference/2_pytorch/models/convnet.py'):
         assert needed in infos
     assert not [n for n in infos if '__pycache__' in n or '/datasets/' in n or n.endswith('.so')]
@@ -52,7 +52,8 @@ def test_the_bundle_holds_the_scripts_the_layout_and_the_grader_sources_only(aut
 def test_the_course_secret_and_labels_travel_in_data(tmp_path):
     (tmp_path / 'secret').write_bytes(b's' * 32)
     (tmp_path / 'labels.json').write_text('{}')
-    bundle = export(tmp_path / 'export', '--secret-file', str(tmp_path / 'secret'), '--labels', str(tmp_path / 'labels.json'))
+    bundle = export(tmp_path / 'export', '--secret-file', str(tmp_path / 'secret'),
+                    '--labels', str(tmp_path / 'labels.json'))
     with zipfile.ZipFile(bundle) as archive:
         assert archive.read('data/course_secret') == b's' * 32 and 'data/challenge_labels.json' in archive.namelist()
         assert 'HW1_COURSE_SECRET_FILE="$SOURCE/data/course_secret"' in archive.read('run_autograder').decode()
@@ -101,7 +102,8 @@ def parts_of(document: dict) -> set[int]:
 
 @pytest.mark.slow
 def test_run_autograder_grades_the_upload_with_the_bundled_grader(autograder_zip, tmp_path):
-    document, stdout = run_autograder(autograder_zip, tmp_path / 'autograder', {'2_pytorch.zip': EXAMPLES / '2_pytorch.zip'})
+    document, stdout = run_autograder(autograder_zip, tmp_path / 'autograder',
+                                      {'2_pytorch.zip': EXAMPLES / '2_pytorch.zip'})
     assert document['score'] > 0 and all(t['status'] == 'passed' for t in document['tests'])
     assert document['extra_data']['part'] == 2
     assert f"grader in {tmp_path / 'autograder' / 'source' / 'hw1grade'}" in stdout   # the bundled copy ran
@@ -232,7 +234,8 @@ def test_a_grader_that_fails_inside_grade_is_not_a_students_zero(tmp_path, monke
 def test_the_leaderboard_shows_the_public_split_only():
     from graders.classroom.leaderboard import FULL, PUBLIC
     entries = [{'name': PUBLIC, 'value': 0.61, 'order': 'desc'}, {'name': FULL, 'value': 0.6, 'order': 'desc'}]
-    document = gradescope.for_gradescope({'score': 10.0, 'tests': [], 'leaderboard': entries, 'extra_data': {'part': 2}})
+    document = gradescope.for_gradescope({'score': 10.0, 'tests': [], 'leaderboard': entries,
+                                          'extra_data': {'part': 2}})
     jsonschema.validate(document, SCHEMA)
     assert document['leaderboard'] == entries[:1] and document['extra_data']['leaderboard_private'] == entries
     assert document['stdout_visibility'] == 'hidden'

@@ -5,8 +5,7 @@ import math
 import numpy as np
 import pytest
 
-from graders.engine.bridge import (BadValue, CallTimeout, Handle, SandboxError, SubmissionRaised,
-                            Worker, WorkerDied)
+from graders.engine.bridge import BadValue, CallTimeout, Handle, SandboxError, SubmissionRaised, Worker, WorkerDied
 from tests.helpers import patched_in_this_process
 
 

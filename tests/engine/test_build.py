@@ -7,7 +7,6 @@ import pytest
 
 from graders.engine.bridge import Worker
 from graders.part1.build import LEVEL2_NOTE, build_extension, remove_stale_builds
-
 from tests.helpers import ROOT, STARTER_PYX, write_package
 
 

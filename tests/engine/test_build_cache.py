@@ -3,7 +3,6 @@ import pytest
 
 from graders.engine.bridge import Worker
 from graders.part1.build import build_extension, source_digest
-
 from tests.helpers import PYX, STARTER_PYX, write_package
 
 

@@ -10,7 +10,6 @@ import pytest
 from graders import cli
 from graders.engine import doctor
 from graders.engine.doctor import Check, Preflight
-
 from tests.helpers import CROSSTALK_UID, ROOT
 
 

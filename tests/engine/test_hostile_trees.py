@@ -18,12 +18,11 @@ from fixtures import hostile_trees as ht
 from fixtures import tiny_cifar
 from graders.data import challenge, cifar10
 from graders.engine import intake, untrusted
-from graders.notebooks import grading as ng
 from graders.engine.bridge import SubmissionRaised, Worker
+from graders.engine.sandbox import TORCH_LIMITS
+from graders.notebooks import grading as ng
 from graders.part1.build import CACHE_RECORD, _restore, build_extension
 from graders.part2 import deliverables
-from graders.engine.sandbox import TORCH_LIMITS
-
 from tests.helpers import PYX, STARTER_SETUP, bwrap_sandbox, write_package
 
 PLANT = 'import sys; sys.path.insert(0, "."); import plant; print(sorted(plant.plant().items()))'

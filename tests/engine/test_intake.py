@@ -10,7 +10,13 @@ from pathlib import Path
 import pytest
 
 from fixtures.hostile_zips import (
-    HOSTILE_ZIPS, Member, file_member, reference_files, repeated_member_stream, tree_members, write_raw_zip,
+    HOSTILE_ZIPS,
+    Member,
+    file_member,
+    reference_files,
+    repeated_member_stream,
+    tree_members,
+    write_raw_zip,
 )
 from graders.engine import intake
 from graders.engine.intake import IntakeError, Limits, open_submission

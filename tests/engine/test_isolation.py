@@ -18,7 +18,6 @@ import pytest
 
 from graders.engine import seccomp
 from graders.engine.sandbox import LEVELS, Sandbox
-
 from tests.helpers import CROSSTALK_UID, ROOT, level_sandbox
 
 ATTACKS = ROOT / 'fixtures' / 'hostile' / 'kernel_attacks.py'

@@ -8,7 +8,6 @@ from fixtures import corpus2019
 from graders.notebooks import figures as nf
 from graders.notebooks import grading as ng
 from graders.notebooks.runner import NOTEBOOKS
-
 from tests.helpers import ROOT
 
 
@@ -85,5 +84,6 @@ def test_a_long_tuning_cell_stopped_by_the_budget_says_so(corpus):
                                 executed=executed)
     assert report['status'] == f'timed out at cell {tuning}'
     assert report['errors'][0].startswith(f'cell {tuning} (a cell the student wrote or changed): CellTimeoutError')
-    assert any(e.startswith('stopped by the time budget') and 'hundreds of training runs' in e for e in report['errors'])
+    assert any(e.startswith('stopped by the time budget') and 'hundreds of training runs' in e
+               for e in report['errors'])
     assert report['measured'].startswith('printed: ')   # the saved "best validation accuracy" of the corpus

@@ -14,7 +14,6 @@ import pytest
 
 from graders.data.cifar10 import resolve_cache_dir
 from graders.engine.sandbox import SANDBOX_UID, SUBMISSION_DIR, Limits, Sandbox, warn_once
-
 from tests.helpers import CROSSTALK_UID, ROOT, host_processes_with, level_sandbox
 
 

@@ -14,11 +14,9 @@ folder is removed afterwards. The pinned dependencies are not unpacked again: se
 from this test run's site-packages (HW1GRADE_SEED_SITE_PACKAGES), then pip checks the pins.
 """
 import ast
-import json
 import os
 import shutil
 import subprocess
-import sys
 import sysconfig
 import time
 import zipfile
@@ -84,7 +82,8 @@ def image(tmp_path_factory):
                               timeout=1800, env=gradescope_env(
                                   HW1GRADE_SEED_SITE_PACKAGES=sysconfig.get_paths()['purelib']))
         seconds = time.monotonic() - started
-        print(f'\nsetup.sh: {seconds:.0f} s\n' + '\n'.join(l for l in done.stdout.splitlines() if l.startswith('== ')))
+        steps = [line for line in done.stdout.splitlines() if line.startswith('== ')]
+        print(f'\nsetup.sh: {seconds:.0f} s\n' + '\n'.join(steps))
         assert done.returncode == 0, (done.stdout + done.stderr)[-5000:]
         shutil.copy(AUTOGRADER / 'source' / 'run_autograder', AUTOGRADER / 'run_autograder')
         yield seconds, done.stdout
@@ -192,7 +191,8 @@ def test_a_part2_mutant_loses_exactly_its_items(image, tmp_path):
 
 def test_a_broken_zip_is_a_verdict(image):
     document, _ = run_autograder({'1_cs231n.zip': (EXAMPLES / '1_cs231n.zip').read_bytes()[:4000]})
-    assert document['score'] == 0 and document['tests'] and not [t for t in document['tests'] if t['status'] == 'passed']
+    assert document['score'] == 0 and document['tests']
+    assert not [t for t in document['tests'] if t['status'] == 'passed']
     assert 'damaged zip' in document['output']
     assert sum(t['max_score'] for t in document['tests']) == pytest.approx(load_rubric().total(1))
 

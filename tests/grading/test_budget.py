@@ -9,7 +9,6 @@ from fixtures.slow_import import SLOW_IMPORT, build_slow_import
 from graders.engine.grade import grade
 from graders.engine.outcome import CheckStatus, Status
 from graders.engine.rubric import load_rubric
-
 from tests.helpers import results_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.cifar]

@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 
 from fixtures import tiny_cifar
-from graders.data import cifar10
 from graders import cli
+from graders.data import cifar10
 from graders.engine.grade import student_cifar10
 
 ROOT = Path(__file__).resolve().parents[2]

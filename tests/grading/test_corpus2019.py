@@ -5,7 +5,6 @@ import pytest
 
 from fixtures import corpus2019
 from graders.engine.grade import grade
-
 from tests.helpers import results_of
 
 pytestmark = [pytest.mark.slow, pytest.mark.cifar]

@@ -7,7 +7,6 @@ from fixtures import hostile_trees as ht
 from fixtures import mutants
 from graders.engine.grade import grade
 from graders.engine.report import terminal_table
-
 from tests.helpers import results_of
 
 # Bytes a terminal obeys, as they would appear raw or escaped in a JSON or HTML file.

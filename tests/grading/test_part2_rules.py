@@ -12,10 +12,10 @@ import numpy as np
 import pytest
 
 from fixtures import part2_zoo as zoo
-from graders.engine import companions
-from graders.part2 import deliverables, models
-from graders.engine.rubric import load_rubric
 from graders.classroom.submissions import discover
+from graders.engine import companions
+from graders.engine.rubric import load_rubric
+from graders.part2 import deliverables, models
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / 'graders' / 'inside'))

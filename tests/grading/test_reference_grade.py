@@ -5,7 +5,6 @@ from pathlib import Path
 import pytest
 
 from graders import cli
-
 from tests.helpers import results_of
 
 ROOT = Path(__file__).resolve().parents[2]

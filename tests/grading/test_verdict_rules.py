@@ -5,8 +5,8 @@ import pytest
 
 from graders.engine.bridge import CallTimeout, SubmissionRaised
 from graders.engine.checks import Cases
-from graders.part1 import problems as q81
 from graders.engine.plugin import PARTIAL_CREDIT, fail
+from graders.part1 import problems as q81
 
 
 def run_cases(outcomes, share=0.5):

@@ -4,11 +4,15 @@ import numpy as np
 import pytest
 
 from cs231n.classifiers.convnet import init_two_layer_convnet, two_layer_convnet
-from cs231n.layer_utils import (affine_relu_backward, affine_relu_forward,
-                                conv_relu_backward, conv_relu_forward,
-                                conv_relu_pool_backward, conv_relu_pool_forward)
-from cs231n.layers import (affine_forward, conv_forward_naive, max_pool_forward_naive,
-                           relu_forward)
+from cs231n.layer_utils import (
+    affine_relu_backward,
+    affine_relu_forward,
+    conv_relu_backward,
+    conv_relu_forward,
+    conv_relu_pool_backward,
+    conv_relu_pool_forward,
+)
+from cs231n.layers import affine_forward, conv_forward_naive, max_pool_forward_naive, relu_forward
 from tests.part1.numgrad import TOL, gradient_error, rel_error, upstream_loss
 
 POOL_2X2 = {'pool_height': 2, 'pool_width': 2, 'stride': 2}

@@ -11,7 +11,8 @@ import sys
 
 import numpy as np
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 PART1 = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
                      'reference', '1_cs231n')
@@ -24,12 +25,12 @@ def _add_part1_to_path():
 
 _add_part1_to_path()
 
-from cs231n import layers  # noqa: E402
 from cs231n import im2col as im2col_numpy  # noqa: E402
+from cs231n import layers  # noqa: E402
 
 try:
-    from cs231n import im2col_cython as _ext
     from cs231n import fast_layers as _fast
+    from cs231n import im2col_cython as _ext
     _IMPORT_ERROR = None
 except ImportError as error:  # the extension is not built
     _ext = _fast = None

@@ -5,15 +5,23 @@ import random
 
 import numpy as np
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from cs231n import gradient_check as gc
-from cs231n.layers import (affine_backward, affine_forward, conv_backward_naive,
-                           conv_forward_naive, max_pool_backward_naive,
-                           max_pool_forward_naive, relu_backward, relu_forward,
-                           softmax_loss, svm_loss)
-from tests.part1.numgrad import (TOL, gradient_error, rel_error, slow_examples,
-                                 upstream_loss)
+from cs231n.layers import (
+    affine_backward,
+    affine_forward,
+    conv_backward_naive,
+    conv_forward_naive,
+    max_pool_backward_naive,
+    max_pool_forward_naive,
+    relu_backward,
+    relu_forward,
+    softmax_loss,
+    svm_loss,
+)
+from tests.part1.numgrad import TOL, gradient_error, rel_error, slow_examples, upstream_loss
 
 seeds = st.integers(0, 2**32 - 1)
 

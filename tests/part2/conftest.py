@@ -4,8 +4,8 @@ import sys
 import numpy as np
 import pytest
 
-from graders.data import cifar10
 from graders.course.part2_runs import REFERENCE_PART2, prepare_workdir
+from graders.data import cifar10
 
 sys.path.insert(0, str(REFERENCE_PART2))  # the reference's `models` package, for in-process model tests
 
