@@ -109,8 +109,8 @@ def isolation_checks(sandbox) -> list[Check]:
         have = ns in info.namespaces
         why = info.why_not.get(ns, 'not used')
         # As root, bubblewrap and the namespaces level need no user namespace: the uid switch is the
-        # privilege drop.
-        fine = have or why.startswith('not needed')
+        # privilege drop (Isolation.not_needed, set by the sandbox).
+        fine = have or ns in info.not_needed
         lines.append(Check('%s namespace' % ns, fine, 'yes' if have else why, '' if fine else fix_ns,
                            required=False))
     lines.append(Check('uid switch', info.uid_switch,
@@ -126,18 +126,21 @@ def isolation_checks(sandbox) -> list[Check]:
 PYTHON_PROBE = '''
 import json, os, sys
 found = {'uid': os.getuid(), 'python': sys.version.split()[0], 'prefix': sys.prefix,
-         'inside': os.path.isfile(sys.argv[1] + '/worker.py')}
+         'inside': os.path.isfile(sys.argv[1] + '/worker.py'), 'errors': {}}
 for arg in sys.argv[2:]:
     name = arg.lstrip('?')
     try:
         if arg.startswith('?'):   # found, not imported (torch takes many seconds to import)
             import importlib.util
             spec = importlib.util.find_spec(name)
-            found[name] = 'installed' if spec else 'ERROR ModuleNotFoundError: no module named %r' % name
+            if spec:
+                found[name] = 'installed'
+            else:
+                found['errors'][name] = 'ERROR ModuleNotFoundError: no module named %r' % name
         else:
             found[name] = __import__(name).__version__
     except Exception as e:
-        found[name] = 'ERROR %s: %s' % (type(e).__name__, e)
+        found['errors'][name] = 'ERROR %s: %s' % (type(e).__name__, e)
 print(json.dumps(found))
 '''
 
@@ -161,9 +164,10 @@ def python_check(sandbox, modules: tuple[str, ...], timeout: float = 120) -> Che
     except (ValueError, IndexError):
         return Check(name, False, 'unexpected output: %r' % result.stdout[-200:], fix)
     modules = tuple(m.lstrip('?') for m in modules)
-    broken = [m for m in modules if str(found.get(m, 'ERROR')).startswith('ERROR')]
+    errors = found.get('errors') if isinstance(found.get('errors'), dict) else {}
+    broken = [m for m in modules if m in errors or m not in found]
     if broken:
-        return Check(name, False, '; '.join('%s: %s' % (m, found[m]) for m in broken),
+        return Check(name, False, '; '.join('%s: %s' % (m, errors.get(m, 'ERROR: not reported')) for m in broken),
                      "install the grader's dependencies in its venv: .venv/bin/pip install -e '.[test]'")
     if not found['inside']:
         return Check(name, False, 'graders/inside is not visible in the sandbox at %s' % sandbox.inside_dir,

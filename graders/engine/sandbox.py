@@ -143,13 +143,16 @@ class Isolation:
     level: 'bubblewrap', 'namespaces' or 'rlimits' (see the module docstring); namespaces: those the
     sandboxed processes are in ('user', 'mount', 'pid', 'network', 'ipc', 'uts'); why_not: for a namespace
     not used, why; uid_switch: whether they run as an unprivileged uid other than the grader's;
-    seccomp: whether the seccomp filter is applied (seccomp_detail says which or why not)."""
+    seccomp: whether the seccomp filter is applied (seccomp_detail says which or why not); not_needed:
+    the namespaces not used because what they protect is protected otherwise (as root, the user
+    namespace: the uid switch is the privilege drop), which the doctor does not count as missing."""
     level: str
     namespaces: tuple[str, ...]
     why_not: Mapping[str, str]
     uid_switch: bool
     seccomp: bool
     seccomp_detail: str
+    not_needed: frozenset[str] = frozenset()
 
     def summary(self) -> str:
         """One line: the level and what it is made of."""
@@ -304,14 +307,17 @@ class Sandbox:
             'namespaces without bubblewrap need root' if not self.as_root else
             _namespaces_problem(self.uid, self._seccomp))
         self._unshare: tuple[str, ...] = ()
+        not_needed: frozenset[str] = frozenset()
         if not bwrap_problem:
             self.isolation, why_not = 'bubblewrap', {}
             namespaces = BWRAP_NAMESPACES + (() if self.as_root else ('user',))
             if self.as_root:
                 why_not['user'] = 'not needed: bubblewrap runs as root and drops to uid %d' % self.uid
+                not_needed = frozenset({'user'})
         elif not ns_problem:
             self.isolation, namespaces = 'namespaces', BWRAP_NAMESPACES
             why_not = {'user': 'not needed: root drops to uid %d' % self.uid}
+            not_needed = frozenset({'user'})
         else:
             self.isolation = 'rlimits'
             tried = _unshare_probe() if self.as_root and ceiling != 'rlimits' else {}
@@ -325,7 +331,7 @@ class Sandbox:
         if self.isolation == 'rlimits' and 'ipc' not in self._unshare:
             self._seccomp, seccomp_detail = _seccomp_program(deny_ipc=True)
         self.isolation_info = Isolation(self.isolation, namespaces, why_not, self.as_root,
-                                        self._seccomp is not None, seccomp_detail)
+                                        self._seccomp is not None, seccomp_detail, not_needed)
         self.warning = None
         if self.isolation == 'namespaces':
             self.warning = ('warning: sandbox isolation reduced to namespaces: %s; submissions run in new '
