@@ -36,7 +36,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from graders import paths
-from graders.engine.outcome import Status, UserError
+from graders.engine.outcome import GraderError, Status, UserError
 from graders.engine.graded import Graded
 from graders.engine.options import GradeOptions
 from graders.engine.report import html_report
@@ -95,7 +95,7 @@ def uid_slot(lock_dir: Path = Path(tempfile.gettempdir())):
             fcntl.flock(handle, fcntl.LOCK_UN)
             handle.close()
         return
-    raise RuntimeError(f'all {UID_SLOTS} sandbox uids of this host are in use')
+    raise GraderError(f'all {len(SANDBOX_UIDS)} sandbox uids of this host are in use')
 
 
 def outcome(job: Job, graded: Graded, status: Status | str, worker: str = '') -> dict:

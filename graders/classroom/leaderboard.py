@@ -132,7 +132,8 @@ def leaderboard_command(args: argparse.Namespace) -> int:
     out = Path(args.out) if args.out else Path('out') / 'leaderboard'
     out.mkdir(parents=True, exist_ok=True)
     print(terminal_table(standings))
-    print(f'csv:  {write_csv(standings, out / "leaderboard.csv")}\nhtml: {write_html(standings, out / "leaderboard.html")}')
+    print(f'csv:  {write_csv(standings, out / "leaderboard.csv")}\n'
+          f'html: {write_html(standings, out / "leaderboard.html")}')
     return 0
 
 

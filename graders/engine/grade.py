@@ -23,20 +23,20 @@ from dataclasses import replace
 from pathlib import Path
 
 from graders import paths
-from graders.data import cifar10
-from graders.engine import intake
-from graders.engine import companions as companion_files
-from graders.engine.budget import Budget
 from graders.classroom.leaderboard import leaderboard_entries
-from graders.notebooks.grading import DEFAULT_BUDGET as NOTEBOOKS_BUDGET
-from graders.notebooks.grading import run_submission_notebooks, snapshot_notebooks
-from graders.engine.outcome import NOT_GRADED, CheckStatus, GraderError, PreflightFailed, Status, UserError
-from graders.engine.plugin import CheckResult, SessionContext, run_checks
+from graders.data import cifar10
+from graders.engine import companions as companion_files
+from graders.engine import intake
+from graders.engine.budget import Budget
 from graders.engine.graded import Graded
 from graders.engine.options import GradeOptions
+from graders.engine.outcome import NOT_GRADED, CheckStatus, GraderError, PreflightFailed, Status, UserError
+from graders.engine.plugin import SessionContext, run_checks
 from graders.engine.report import terminal_table, write_report
 from graders.engine.results import build_results, grader_error_results, score_checks, write_results
 from graders.engine.rubric import load_rubric
+from graders.notebooks.grading import DEFAULT_BUDGET as NOTEBOOKS_BUDGET
+from graders.notebooks.grading import run_submission_notebooks, snapshot_notebooks
 
 SUPPORTED_PARTS = (1, 2)
 
@@ -246,7 +246,8 @@ def add_grade_commands(subparsers: argparse._SubParsersAction) -> None:
                                                            '(default out/grade/<name>)')
     grade_parser.add_argument('--verbose', action='store_true', help='list passed checks too')
     grade_parser.add_argument('--no-notebooks', action='store_true',
-                              help='do not execute the submitted notebooks (they earn no points; the report shows them)')
+                              help='do not execute the submitted notebooks (they earn no points; the report '
+                                   'shows them)')
     grade_parser.set_defaults(handler=grade_command)
     check = subparsers.add_parser(
         'check', help="students: run the visible checks on your working folder",
