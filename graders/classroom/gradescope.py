@@ -44,6 +44,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from graders import paths
+from graders.engine.intake import part_from_listing, part_from_name
 from graders.files import deterministic_zip
 
 REPO = paths.REPO
@@ -157,13 +158,6 @@ class Upload:
     path: Path | None
 
 
-def _named_part(path: Path) -> int | None:
-    """The part a zip's name says (students rename them: 'gburdell3_2_pytorch.zip', 'hw1_pytorch.zip')."""
-    name = path.name.lower()
-    hits = [p for p, words in ((1, ('1_cs231n', 'cs231n')), (2, ('2_pytorch', 'pytorch'))) if any(w in name for w in words)]
-    return hits[0] if len(hits) == 1 else None
-
-
 def plan_uploads(submission: Path, layout: str) -> list[Upload]:
     """What to grade in Gradescope's submission folder, for the assignment's layout."""
     submission = Path(submission)
@@ -174,8 +168,8 @@ def plan_uploads(submission: Path, layout: str) -> list[Upload]:
         return [Upload(None, u) for u in uploads]
     plan = []
     for part in ((1, 2) if layout == 'both' else (int(layout),)):
-        named = [u for u in uploads if _named_part(u) == part]
-        unnamed = [u for u in uploads if _named_part(u) is None]
+        named = [u for u in uploads if part_from_name(u.name) == part]
+        unnamed = [u for u in uploads if part_from_name(u.name) is None]
         # One part of two: never an upload named for the other. The only part: whatever was uploaded
         # (the other part's zip then gets the verdict that says which zip this assignment wants).
         chosen = (named or unnamed or (uploads if layout != 'both' else []))[:1]
@@ -188,8 +182,10 @@ def _guess_part(upload: Upload) -> int:
     if upload.part:
         return upload.part
     if upload.path and upload.path.is_dir():
-        return 2 if any(upload.path.glob('*/train.py')) or (upload.path / 'train.py').exists() else 1
-    return (upload.path and _named_part(upload.path)) or 1
+        listing = [p.relative_to(upload.path).as_posix() + ('/' if p.is_dir() else '')
+                   for p in (*upload.path.iterdir(), *upload.path.glob('*/*'))]
+        return part_from_listing(listing) or 1
+    return (upload.path and part_from_name(upload.path.name)) or 1
 
 
 # ---------------------------------------------------------------------------------------- documents

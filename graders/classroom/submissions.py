@@ -26,9 +26,9 @@ from pathlib import Path
 import yaml
 
 from graders.engine import intake
+from graders.engine.intake import PART_NAME_PATTERNS, part_from_listing, part_from_name
 
 PART_LABELS = {1: 'part1', 2: 'part2'}
-_PART_NAMES = ((2, re.compile(r'2_pytorch|pytorch', re.I)), (1, re.compile(r'1_cs231n|cs231n', re.I)))
 _CANVAS = re.compile(r'^(?P<name>[^_]+)(?:_late)?_(?P<id>\d+)_(?P<sub>\d+)_(?P<file>.+)$', re.I)
 _GRADESCOPE_METADATA = 'submission_metadata.yml'
 
@@ -65,33 +65,17 @@ def safe_name(text: str) -> str:
     return re.sub(r'[^A-Za-z0-9._-]+', '_', text).strip('._-') or 'unnamed'
 
 
-def part_from_name(name: str) -> int | None:
-    for part, pattern in _PART_NAMES:
-        if pattern.search(name):
-            return part
-    return None
-
-
-def _part_from_members(names: list[str]) -> int | None:
-    """Part 1 zips hold `cs231n/`, Part 2 zips `models/` and `train.py`."""
-    if any(re.search(r'(^|/)cs231n/', n) for n in names):
-        return 1
-    if any(re.search(r'(^|/)(models/|train\.py$)', n) for n in names):
-        return 2
-    return None
-
-
 def guess_part(path: Path) -> int | None:
     """The part of a zip or folder, from its name, else from what it holds; None when unknown."""
     part = part_from_name(path.name)
     if part is not None:
         return part
     if path.is_dir():
-        return _part_from_members([p.relative_to(path).as_posix() + ('/' if p.is_dir() else '')
+        return part_from_listing([p.relative_to(path).as_posix() + ('/' if p.is_dir() else '')
                                    for p in path.iterdir()])
     try:
         with zipfile.ZipFile(path) as archive:   # the central directory only
-            return _part_from_members(archive.namelist()[:20000])
+            return part_from_listing(archive.namelist()[:20000])
     except Exception:   # a broken zip: intake says what is wrong with it
         return None
 
@@ -102,7 +86,7 @@ def _is_candidate(path: Path) -> bool:
 
 def _student_folder(student: str, folder: Path, **who) -> list[Job]:
     """The parts in one student's folder: named zips/folders, or the folder itself as one part."""
-    own = _part_from_members([c.name + '/' for c in folder.iterdir() if c.is_dir()] +
+    own = part_from_listing([c.name + '/' for c in folder.iterdir() if c.is_dir()] +
                              [c.name for c in folder.iterdir() if c.is_file()])
     if own is not None:   # the part's files directly in the student's folder
         return [Job(student, own, folder, **who)]
@@ -123,7 +107,7 @@ def _flat_file(path: Path) -> Job:
     stem = path.name[:-4] if path.suffix.lower() == '.zip' else path.name
     part = part_from_name(stem)
     student = stem
-    for _, pattern in _PART_NAMES:
+    for _, pattern in PART_NAME_PATTERNS:
         student = pattern.sub('', student)
     return Job(safe_name(student) if student.strip('._- ') else safe_name(stem), part or guess_part(path), path)
 
@@ -134,7 +118,7 @@ def _flat_owner(path: Path) -> tuple[str, str]:
     if canvas:
         return canvas['id'], ''
     student = path.stem
-    for _, pattern in _PART_NAMES:
+    for _, pattern in PART_NAME_PATTERNS:
         student = pattern.sub('', student)
     return '', safe_name(student) if student.strip('._- ') else safe_name(path.stem)
 

@@ -43,7 +43,7 @@ SUPPORTED_PARTS = (1, 2)
 
 def _guess_part(path: Path) -> int:
     """The part a submission that could not be opened was meant to be, from its name."""
-    return 2 if '2_pytorch' in path.name or 'pytorch' in path.name.lower() else 1
+    return intake.part_from_name(path.name) or 1
 
 
 def _sandbox_factories(root: Path, context: SessionContext, uid: int | None = None):

@@ -54,6 +54,9 @@ PART_DESCRIPTIONS = {
     1: "cs231n/layers.py and cs231n/classifiers/ (the zip that 1_cs231n/collect_submission.sh makes)",
     2: "train.py and models/ (the zip that 2_pytorch/collect_submission.sh makes)",
 }
+# What a file name says about its part (students rename their zips: 'gburdell3_2_pytorch.zip',
+# 'hw1_pytorch.zip'), Part 2 first: a name that says both is Part 2's.
+PART_NAME_PATTERNS = ((2, re.compile(r"2_pytorch|pytorch", re.I)), (1, re.compile(r"1_cs231n|cs231n", re.I)))
 
 # Skipped with a note: (why, folder names, file name patterns); patterns are matched in lower case.
 JUNK = (
@@ -497,6 +500,23 @@ def _candidates(files: Iterable[str]) -> list[_Candidate]:
                     hits[part, path[:len(path) - len(rel)].rstrip("/")].add(rel)
     return [_Candidate(part, root, frozenset(found)) for (part, root), found in sorted(hits.items())
             if any(f.startswith(PART_ANCHORS[part]) for f in found)]
+
+
+def part_from_name(name: str) -> int | None:
+    """The part a file or folder name says (PART_NAME_PATTERNS), None when it says neither."""
+    return next((part for part, pattern in PART_NAME_PATTERNS if pattern.search(name)), None)
+
+
+def part_from_listing(names: list[str]) -> int | None:
+    """The part a listing looks like ('/'-separated paths, folders ending in '/', however deep it goes),
+    before anything is unpacked: Part 1 when it holds a `cs231n/` folder, else Part 2 when it holds
+    `models/` or `train.py`; None otherwise. A guess for sorting uploads by part (a class folder, a
+    Gradescope upload); grading decides with `locate_part`."""
+    if any(re.search(r"(^|/)cs231n/", n) for n in names):
+        return 1
+    if any(re.search(r"(^|/)(models/|train\.py$)", n) for n in names):
+        return 2
+    return None
 
 
 def locate_part(files: list[str], part: int | None, kind: str, notes: list[str]

@@ -233,6 +233,24 @@ def test_locate_part_prefers_the_most_complete_then_the_shallowest():
         intake.locate_part(["train.py", "README.md"], None, "zip", [])  # train.py alone is not Part 2
 
 
+def test_one_guess_of_the_part_from_a_name_or_a_listing(tmp_path):
+    """Before grading (a class folder, a Gradescope upload, a zip that cannot be opened) the part is
+    guessed in one place: intake.part_from_name / part_from_listing, which each caller uses."""
+    from graders.classroom import gradescope, submissions
+    from graders.engine import grade
+    for name, part in (("gburdell3_2_pytorch.zip", 2), ("HW1_PyTorch.zip", 2), ("1_CS231N.zip", 1),
+                       ("alice_1_cs231n", 1), ("cs231n_hw1_pytorch.zip", 2), ("homework.zip", None)):
+        assert intake.part_from_name(name) == part, name
+        assert grade._guess_part(tmp_path / name) == (part or 1)
+        assert submissions.guess_part(tmp_path / name) == part or name == "homework.zip"
+    assert intake.part_from_listing(["x/cs231n/", "x/cs231n/layers.py"]) == 1
+    assert intake.part_from_listing(["models/", "train.py"]) == intake.part_from_listing(["a/train.py"]) == 2
+    assert intake.part_from_listing(["README.md"]) is None
+    (tmp_path / "up" / "hw" / "models").mkdir(parents=True)
+    assert gradescope._guess_part(gradescope.Upload(None, tmp_path / "up")) == 2
+    assert [u.part for u in gradescope.plan_uploads(tmp_path / "up", "both")] == [1, 2]
+
+
 # ------------------------------------------------------------------------------------------------ junk
 
 JUNK_ENTRIES = {
