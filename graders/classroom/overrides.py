@@ -199,8 +199,8 @@ def parse(text: str, rubric: Rubric, name: str = FILE) -> list[Override]:
         check = _CHECK.match(item)
         if check:
             question = check['question']
-            name = check['name'] if check['name'].startswith('test_') else f'test_{check["name"]}'
-            item = f'{question}/{name}'
+            function = check['name'] if check['name'].startswith('test_') else f'test_{check["name"]}'
+            item = f'{question}/{function}'
         elif _QUESTION.match(item):
             question = item
         else:
@@ -233,8 +233,8 @@ def parse(text: str, rubric: Rubric, name: str = FILE) -> list[Override]:
         if o.is_question:
             for other in overrides:
                 if other.student == o.student and not other.is_question and other.question == o.question:
-                    problems.append(f'line {other.line}: {o.student} {other.item} is inside {o.question}, '
-                                    f'whose total line {o.line} overrides: keep one of the two')
+                    problems.append(f'line {o.line}: {o.student} {o.question} is overridden as a whole and its '
+                                    f'check {other.item} on line {other.line}: keep one of the two')
     if problems:
         raise OverridesError(f'{name}: {len(problems)} malformed row{"s" * (len(problems) > 1)}, nothing '
                              'applied until fixed: ' + ' | '.join(sorted(problems, key=_line_of)))

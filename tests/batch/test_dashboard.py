@@ -2,14 +2,22 @@
 failed most, failures by template, claimed vs measured, leaderboard, links; rendered in headless Chromium."""
 import json
 import re
+import shutil
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
+import pytest
 
+from fixtures import mutants
+from graders.classroom.batch import run_batch
 from graders.classroom.dashboard import templates
 from graders.classroom.gradebook import write_class_outputs
 from graders.classroom.leaderboard import FULL, PUBLIC
+from graders.cli import main
 from graders.engine.rubric import load_rubric
+from tests.helpers import EXAMPLES, FAST
 from tests.test_similarity import render
 
 CONV = 'Q8.3/test_conv_backward_naive'
@@ -119,3 +127,45 @@ def test_an_old_status_without_checks_still_builds(tmp_path):
     (out / 'old' / 'part1' / 'status.json').write_text(json.dumps(record))
     write_class_outputs(out, load_rubric(), log=lambda line: None)
     assert 'No check failed' in (out / 'index.html').read_text()
+
+
+@pytest.mark.slow
+def test_a_batch_of_the_examples_and_mutants_gives_the_dashboard_and_overrides_survive_a_rerun(tmp_path, capsys):
+    """One real batch: the bundled examples, two students with the same conv_backward bug, one whose
+    predict returns scores; an override written after it, then a re-run that grades nothing."""
+    folder = tmp_path / 'class'
+    folder.mkdir()
+    shutil.copy(EXAMPLES / '1_cs231n.zip', folder / 'alice_1_cs231n.zip')
+    (folder / 'bob').mkdir()
+    shutil.copy(EXAMPLES / '2_pytorch.zip', folder / 'bob' / '2_pytorch.zip')
+    for student, case in [('carol', 'conv_backward_ignores_stride'), ('dave', 'conv_backward_ignores_stride'),
+                          ('erin', 'predict_returns_scores')]:
+        mutants.build(mutants.MUTANTS[case], folder / student)
+    options = replace(FAST, select='test_loss or test_forward or test_predict or test_conv_backward_naive')
+    out = tmp_path / 'out'
+    counts = run_batch(folder, out, workers=2, options=options, log=lambda line: None)
+    assert counts == {'graded': 5, 'skipped': 0, 'lost': 0}
+    page = (out / 'index.html').read_text()
+    assert re.search(rf'<td class="num">2 of 4</td><td><b>{re.escape(CONV)}</b>', page)
+    assert re.search(rf'<td class="num"><b>2</b></td><td><b>{re.escape(CONV)}</b>: conv_backward_naive d\w+ for x '
+                     r'&lt;shape&gt;, w &lt;shape&gt;, stride 2', page)
+    assert 'Q8.1/test_predict' in page and '<figure>' in page and 'href="bob/part2/report.html"' in page
+
+    carol = json.loads((out / 'carol' / 'part1' / 'status.json').read_text())
+    conv = next(c for c in carol['checks'] if c['id'] == CONV)
+    assert conv['status'] == 'failed' and conv['score'] < conv['max_score']
+    (out / 'overrides.csv').write_text('student,check,points,reason,who\n'
+                                       f'carol,{CONV},{conv["max_score"]},stride 2 case was not in the assignment,TA Kim\n')
+    assert main(['gradebook', str(out)]) == 0
+    expected = round(carol['score'] - conv['score'] + conv['max_score'], 2)
+    for _ in range(2):   # applied by gradebook, and again by a re-run that grades nothing
+        book = pd.read_csv(out / 'gradebook.csv').set_index('student')
+        assert book.loc['carol', 'total'] == pytest.approx(expected)
+        assert book.loc['carol', 'machine total'] == pytest.approx(carol['score'])
+        assert book.loc['dave', 'total'] == pytest.approx(carol['score'])
+        assert (out / 'carol' / 'part1' / 'report.html').read_text().count('Staff overrides') == 1
+        # Nothing changed: everything is skipped (a grader source edited meanwhile regrades all: the same here).
+        again = run_batch(folder, out, options=options, log=lambda line: None)
+        assert again['lost'] == 0 and again['skipped'] + again.get('graded', 0) == 5
+    image, console = render(out / 'index.html', tmp_path)
+    assert console == [] and np.count_nonzero(image < 200) > 5000
