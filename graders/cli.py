@@ -24,6 +24,7 @@ from graders.data.challenge import add_challenge_commands
 from graders.engine.doctor import add_doctor_commands
 from graders.engine.outcome import EXIT_USER_ERROR, Hw1gradeError
 from graders.course.example import add_example_commands
+from graders.classroom.gradebook import add_gradebook_commands
 from graders.classroom.gradescope import add_export_commands
 from graders.engine.grade import add_grade_commands
 from graders.classroom.leaderboard import add_leaderboard_commands
@@ -88,7 +89,7 @@ def add_data_commands(subparsers: argparse._SubParsersAction) -> None:
 COMMAND_GROUPS = [add_grade_commands, add_data_commands, add_challenge_commands, add_reference_commands,
                   add_notebooks_commands, add_example_commands, add_starter_commands,
                   add_leaderboard_commands, add_batch_commands, add_export_commands, add_doctor_commands,
-                  add_similarity_commands]
+                  add_similarity_commands, add_gradebook_commands]
 
 
 def build_parser() -> argparse.ArgumentParser:

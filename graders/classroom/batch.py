@@ -44,6 +44,8 @@ from graders.engine.results import question_totals, write_results
 from graders.engine.rubric import load_rubric
 from graders.engine.sandbox import SANDBOX_UIDS, thread_env
 from graders.classroom.submissions import Job, content_digest, discover
+from graders.classroom.overrides import read as read_overrides
+from graders.classroom.records import class_fields
 from graders.files import write_atomic
 
 FINAL = tuple(str(status) for status in Status)
@@ -108,7 +110,7 @@ def outcome(job: Job, graded: Graded, status: Status | str, worker: str = '') ->
         'status': str(status), 'message': graded.verdict, 'score': graded.score, 'max_score': graded.max_score,
         'questions': question_totals(graded.rubric, graded.scored), 'flags': graded.review,
         'leaderboard': leaderboard_entries(graded.scored), 'seconds': round(graded.seconds, 1),
-        'worker': worker,
+        'worker': worker, **class_fields(graded),   # per-check verdicts and figures: overrides, dashboard
     }
     return {'record': record, 'results': results_document(graded), 'report': html_report(graded)}
 
@@ -234,6 +236,7 @@ def run_batch(folder: Path, out: Path, *, scheduler: str | None = None, workers:
     if options.build_cache is None:
         options = replace(options, build_cache=out / '.build-cache')
     version = grader_version(options)
+    read_overrides(out, load_rubric())   # a malformed OUT/overrides.csv stops the batch before it grades
     jobs, warnings = discover(folder)
     for warning in warnings:
         log(f'warning: {warning}')
@@ -270,7 +273,7 @@ def run_batch(folder: Path, out: Path, *, scheduler: str | None = None, workers:
             client.close()
             if cluster is not None:
                 cluster.close()
-    write_class_outputs(out, load_rubric())
+    write_class_outputs(out, load_rubric(), log)
     log('summary: ' + ', '.join(f'{k} {counts[k]}' for k in (*FINAL, 'skipped', 'lost') if counts.get(k))
         + f' -> {out / "index.html"}')
     return counts
