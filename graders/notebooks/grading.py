@@ -423,7 +423,7 @@ def _status(summary: Summary) -> str:
 
 
 def _measured(name: str, summary: Summary, labels: np.ndarray | None, claims: Mapping[str, float],
-              executed: Any, errors: list[str], flags: list[str]) -> str:
+              executed: Any, errors: list[str], flags: list[str], figures: dict | None = None) -> str:
     """What the grader's own run measured: the figures its outputs print (`printed_figures`, the
     parser that also reads the claims), our starter's probes, and the test accuracy scored here from
     the predictions of the model the notebook trained (the sandbox's test labels are all 0, so a
@@ -448,6 +448,8 @@ def _measured(name: str, summary: Summary, labels: np.ndarray | None, claims: Ma
     measured = {kind: value for kind, value in claimed_accuracies(executed).items() if kind != 'test'}
     if 'test_acc' in probes:
         measured['test'] = probes['test_acc']
+    if figures is not None:   # the same figures as numbers (kind -> accuracy): the class dashboard's scatter
+        figures.update(measured)
     complete = summary.finished and not summary.errors and not summary.fatal
     for kind, claimed in claims.items():   # a run cut short printed its earlier figures only: no flags
         value = measured.get(kind)
@@ -497,9 +499,11 @@ def notebook_report(name: str, nb: Any, claims: Mapping[str, float], summary: Su
         errors.append(budget_line(name))
     if note and status != 'ok':
         errors.append(note)
-    measured = _measured(name, summary, labels, claims, executed, errors, flags)
+    figures: dict = {}
+    measured = _measured(name, summary, labels, claims, executed, errors, flags, figures)
     return {'name': name, 'status': status, 'starter': starter, 'errors': errors,
             'claimed': format_claims(claims) or 'nothing',
+            'claimed_figures': dict(claims), 'measured_figures': figures,
             'measured': measured + ''.join(f'; FLAG: {flag}' for flag in flags),
             'seconds': round(summary.seconds, 1), 'flags': flags}
 
