@@ -5,6 +5,7 @@ NotImplementedError exactly where students have work to do (functions and notebo
 """
 import difflib
 import hashlib
+import io
 import json
 import os
 import re
@@ -16,6 +17,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
@@ -144,11 +146,18 @@ def test_zip_is_reproducible_and_holds_the_starter(tmp_path, generated):
         infos = zf.infolist()
         names = [info.filename for info in infos]
         assert names == sorted(names)
-        assert set(names) == {f'assignment/{name}' for name in generated}
+        # The starter, plus the students' self-check (graders/course/selfcheck.py; tests/test_selfcheck.py).
+        self_check = {name for name in names if name.removeprefix('assignment/') not in generated}
+        assert set(names) - self_check == {f'assignment/{name}' for name in generated}
+        assert 'assignment/check.py' in self_check and 'assignment/selfcheck/part1/expected.npz' in self_check
+        assert all(name.startswith(('assignment/check.py', 'assignment/selfcheck/')) for name in self_check)
         for info in infos:
             assert info.date_time == starter.ZIP_DATE
             mode = info.external_attr >> 16
             name = info.filename.removeprefix('assignment/')
+            if info.filename in self_check:
+                assert mode == 0o100644, info.filename
+                continue
             assert mode == (0o100755 if generated[name].executable else 0o100644), info.filename
             assert zf.read(info) == generated[name].data
     assert (0o100755, 'assignment/2_pytorch/run_softmax.sh') in {
@@ -190,6 +199,9 @@ def zip_texts(path: Path):
             if name.endswith('.ipynb'):
                 for index, cell in enumerate(nbformat.reads(data.decode(), as_version=4).cells):
                     yield f'{name} cell {index}', cell.source
+            elif name.endswith('.npz'):   # the self-check's stored outputs: the text of their index
+                with zipfile.ZipFile(io.BytesIO(data)) as npz:
+                    yield f'{name} index', bytes(np.load(io.BytesIO(npz.read('__index__.npy')))).decode()
             elif not name.endswith('.jpg'):
                 yield name, data.decode()
 

@@ -78,7 +78,8 @@ SKIP_SUFFIXES = {'.so', '.pyd', '.o', '.pyc', '.log', '.pt', '.pth', '.png', '.p
 # The packages students install (their pins come from pyproject.toml), plus Jupyter itself.
 STUDENT_PACKAGES = ('numpy', 'Cython', 'setuptools', 'torch', 'torchvision', 'matplotlib', 'Pillow',
                     'ipykernel')
-STUDENT_EXTRAS = ('notebook', 'nbconvert')
+# pytest runs the self-check (check.py): the visible checks are pytest checks, as in the TAs' grader.
+STUDENT_EXTRAS = ('notebook', 'nbconvert', 'pytest>=8')
 
 
 class MarkerError(UserError, ValueError):
@@ -392,9 +393,19 @@ def starter_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+def release_files(log=None) -> dict[str, StarterFile]:
+    """The release zip's tree: the starter plus the students' self-check (`check.py`, `selfcheck/`:
+    the visible checks and the reference's outputs on their public inputs, recorded now; see
+    graders/course/selfcheck.py). Not in student/: the recorded outputs are a build product."""
+    from graders.course import selfcheck
+    files = build_starter(log=log)
+    files.update({name: StarterFile(data, False) for name, data in selfcheck.build_files().items()})
+    return files
+
+
 def starter_build(args: argparse.Namespace) -> int:
     """`hw1grade starter build`: write the release zip to --out/hw1_starter.zip."""
-    path = write_zip(build_starter(log=print), Path(args.out) / ZIP_NAME)
+    path = write_zip(release_files(log=print), Path(args.out) / ZIP_NAME)
     print(path)
     return 0
 

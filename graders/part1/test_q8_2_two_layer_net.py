@@ -13,7 +13,7 @@ import pytest
 from graders.engine.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
 from graders.part1.problems import random_two_layer_problem, toy_two_layer_problem
 from graders.engine.plugin import fail
-from graders.part1.reference import part1
+from graders.part1.reference import part1, trainer_forms
 
 NET = 'cs231n.classifiers.neural_net:two_layer_net'
 TRAINER = 'cs231n.classifier_trainer:ClassifierTrainer'
@@ -65,22 +65,6 @@ def test_gradients(worker, ref, rng, tolerance):
                 expect_close(f'grads[{name!r}] on {label} with reg={reg}', grads[name], expected[name], tolerance)
 
 
-def reference_trainers(update: str) -> dict[str, type]:
-    """The reference trainer for each standard form of `update`: for 'rmsprop' the reference's
-    x -= lr * dx / sqrt(cache + eps) and CS231n's own notes' x -= lr * dx / (sqrt(cache) + eps), which
-    differ wherever a running mean square is of the order of eps (small gradients early in training)."""
-    trainer = part1('cs231n.classifier_trainer').ClassifierTrainer
-    if update != 'rmsprop':
-        return {'': trainer}
-
-    class EpsOutsideTheRoot(trainer):
-        def _step(self, name, grad, update, learning_rate, momentum):
-            cache = 0.99 * self.step_cache.get(name, np.zeros_like(grad)) + 0.01 * grad ** 2
-            self.step_cache[name] = cache
-            return -learning_rate * grad / (np.sqrt(cache) + 1e-8)
-    return {'eps inside the square root': trainer, 'eps outside the square root': EpsOutsideTheRoot}
-
-
 def compare_training(worker, rng, update, momentum):
     """Train the toy problem and a fresh one with `update`; the loss histories must match the
     reference's, in one of the standard forms of the rule (the same form for both problems)."""
@@ -88,7 +72,7 @@ def compare_training(worker, rng, update, momentum):
     loss_function = worker.function(NET)
     runs = [('the toy problem', *toy_two_layer_problem(), 0.001, 1e-1, 1.0, 100),
             ('a fresh problem', *random_two_layer_problem(rng, n=12), 0.01, 3e-2, 0.9, 40)]
-    forms = reference_trainers(update)
+    forms = trainer_forms(update)
     for label, X, y, model, reg, lr, decay, epochs in runs:
         options = dict(reg=reg, learning_rate=lr, momentum=momentum, learning_rate_decay=decay,
                        update=update, sample_batches=False, num_epochs=epochs)

@@ -190,6 +190,24 @@ def part2_problems(folder):
     return problems
 
 
+SELF_CHECK = 'check.py'          # the starter's self-check, beside the part folders
+SELF_CHECK_TIMEOUT = 600
+
+
+def self_check(folder, part):
+    """The self-check's one-line summary of this part (`python ../check.py --summary`), printed before
+    the zip is made; whatever it finds, or if it is missing or fails, the zip is made all the same."""
+    script = folder.parent / SELF_CHECK
+    if not script.is_file():
+        return
+    argv = [sys.executable, str(script), '--part', part[0], '--folder', str(folder), '--summary']
+    try:
+        subprocess.call(argv, cwd=str(folder.parent), timeout=SELF_CHECK_TIMEOUT)
+    except (OSError, subprocess.SubprocessError) as err:
+        print('collect_submission: the self-check did not run ({}); the zip is made anyway'.format(err),
+              file=sys.stderr)
+
+
 def write_zip(folder, name, files):
     """The zip of the files, written through a temporary name so that a failure leaves no half zip."""
     partial = folder / (name + '.partial')
@@ -220,6 +238,7 @@ def main(argv=None):
 
     files = selected(packable_files(folder), spec['include'])
     problems += leftover_stubs(folder, files)
+    self_check(folder, part)
     try:
         write_zip(folder, spec['zip'], files)
     except OSError as err:

@@ -1,0 +1,171 @@
+"""The students' self-check in the starter zip (`python check.py`, graders/course/selfcheck.py).
+
+- it holds no solution: no line of a solution region, no hidden check, no label file;
+- its checks are the TA's own (the same source, the hidden ones removed);
+- the issue's "done when": the zip unpacked in an empty folder, a fresh venv made from its own
+  requirements.txt, the stubs fail every check with their messages, the reference's files pass every one;
+- collect_submission prints its summary before zipping, and zips whatever it says.
+The same verdict as `hw1grade grade --visible-only` on every tree of fixtures/mutants.py:
+tests/grading/test_part1_verdicts.py (it reuses that module's gradings).
+"""
+import ast
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import sysconfig
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from graders.cli import main
+from graders.course import selfcheck, starter
+from graders.data import challenge
+from graders.engine.rubric import load_rubric
+from graders.paths import REFERENCE
+from tests.selfcheck_helpers import run_self_check, with_cifar10
+from tests.test_starter import independent_split, reference_texts, zip_texts
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture(scope='module')
+def release_zip(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp('release')
+    assert main(['starter', 'build', '--out', str(out)]) == 0
+    return out / starter.ZIP_NAME
+
+
+def self_check_texts(path: Path) -> dict[str, str]:
+    return {name: text for name, text in zip_texts(path)
+            if name.startswith(('assignment/check.py', 'assignment/selfcheck/'))}
+
+
+def test_no_solution_line_hidden_check_or_label_is_in_the_zip(release_zip):
+    texts = dict(zip_texts(release_zip))
+    mine = self_check_texts(release_zip)
+    assert 'assignment/check.py' in mine and 'assignment/selfcheck/part1/expected.npz index' in mine
+    # Every line of every solution region that the starter does not itself give (given code, stubs).
+    given = {line.strip() for _, text in reference_texts() for line in independent_split(text)[0]}
+    given |= {line.strip() for region in starter.reference_regions() for line in region.stub}
+    solution = {line.strip() for _, text in reference_texts() for line in independent_split(text)[1]}
+    solution = {line for line in solution if len(line) >= 10 and line not in given}
+    assert len(solution) > 200
+    found = {line for text in mine.values() for line in text.splitlines() if line.strip() in solution}
+    assert not found, f'solution lines in the self-check: {sorted(found)[:5]}'
+    # No hidden check's name, anywhere in the zip.
+    hidden = {name for q in load_rubric().questions.values() for name in q.hidden}
+    assert {'test_cifar10_accuracy', 'test_training', 'test_beats_reference'} <= hidden
+    for name, text in texts.items():
+        assert not any(h in text for h in hidden), f'{name} names a hidden check'
+    # No labels: no file of labels, no file of the challenge, no CIFAR-10 batch.
+    with zipfile.ZipFile(release_zip) as zf:
+        names = zf.namelist()
+    assert not [n for n in names if re.search(r'labels|test_batch|data_batch|\.json$|\.npy$', n.lower())
+                and not n.endswith('selfcheck/rubric.json')]
+    assert not any(challenge.LABELS_FILE in text for text in texts.values())
+    # The rubric it carries: the visible checks' tolerances and the overfitting run, no secret, no labels.
+    carried = json.loads(mine['assignment/selfcheck/rubric.json'])
+    assert sorted(carried['settings']) == ['cifar10', 'partial_credit', 'tolerances']
+    assert list(carried['settings']['cifar10']) == ['convnet_overfit']
+
+
+def test_its_checks_are_the_TAs_own_without_the_hidden_ones(release_zip):
+    """Each visible check's source, decorators to last line, is in the zip exactly as the TA's grader runs it."""
+    mine = self_check_texts(release_zip)
+    rubric = load_rubric()
+    copied = 0
+    for module in selfcheck.check_modules(1):
+        source = module.read_text()
+        text = mine[f'assignment/selfcheck/part1/{module.name}']
+        for node in ast.parse(source).body:
+            if isinstance(node, ast.FunctionDef) and node.name.startswith('test_'):
+                question = node.decorator_list[0].args[0].value
+                segment = '\n'.join(source.splitlines()[node.decorator_list[0].lineno - 1:node.end_lineno])
+                if node.name in rubric.questions[question].hidden:
+                    assert f'def {node.name}(' not in text
+                else:
+                    assert segment in text, f'{module.name}: {node.name} differs from the TA\'s'
+                    copied += 1
+    assert copied == 20
+    copies = [text for name, text in mine.items() if name.startswith(('assignment/selfcheck/part1/',
+                                                                        'assignment/selfcheck/engine/'))]
+    assert not [line for text in copies for line in text.splitlines() if re.match(r'\s*(from|import) graders', line)]
+
+
+# -- the issue's "done when" -------------------------------------------------------------------------
+
+def layered_venv(where: Path) -> Path:
+    """A fresh venv over this one: its site-packages are on the new venv's path through a .pth file (its
+    own .pth files, among them hw1grade's editable install, are not read: `graders` cannot be imported);
+    then `pip install --no-index -r requirements.txt` must find every requirement there."""
+    subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(where)], check=True)
+    python = where / ('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
+    purelib = subprocess.run([str(python), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
+                             capture_output=True, text=True, check=True).stdout.strip()
+    Path(purelib, 'grader-venv.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
+    return python
+
+
+def test_the_starter_zip_in_an_empty_folder_with_its_own_requirements(release_zip, tmp_path, cifar10_dir):
+    started = time.monotonic()
+    with zipfile.ZipFile(release_zip) as zf:
+        zf.extractall(tmp_path / 'student')
+    home = tmp_path / 'student' / 'assignment'
+    python = layered_venv(tmp_path / 'venv')
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    mark = time.monotonic()
+    pip = subprocess.run([sys.executable, '-m', 'pip', '--python', str(python), 'install', '--no-index', '-q',
+                          '-r', str(home / 'requirements.txt')], capture_output=True, text=True, env=env)
+    assert pip.returncode == 0, pip.stdout + pip.stderr
+    no_grader = subprocess.run([str(python), '-c', 'import graders'], cwd=home, capture_output=True, env=env)
+    assert no_grader.returncode != 0, 'the student venv must not see hw1grade'
+    print(f'venv and pip install -r requirements.txt: {time.monotonic() - mark:.1f} s')
+
+    # The stubs: every check fails with what to write (the Cython extension is built by the self-check).
+    part1 = home / '1_cs231n'
+    stubs, table = run_self_check(home, part1, python=str(python))
+    checks = [c for q in stubs.values() for c in q.values()]
+    assert len(checks) == 20 and not any(c['passed'] for c in checks), table
+    assert not any(c['own_error'] for c in checks), table
+    stub_messages = [c['message'] for c in checks if 'NotImplementedError' in c['message']]
+    assert len(stub_messages) == 19, table    # the 20th: the overfitting run has no CIFAR-10 here
+    assert 'get the data with cs231n/datasets/get_datasets.sh' in stubs['Q8.4']['test_overfit_small_set']['message']
+    assert 'Part 1, 0 / 13 points' in table and 'To fix: the 20 check(s)' in table
+
+    # The reference's files copied in (and the data where get_datasets.sh puts it): every check passes.
+    for name in starter.STUDENT_FILES:
+        if name.startswith('1_cs231n/') and name.endswith('.py'):
+            shutil.copy(REFERENCE / name, home / name)
+    with_cifar10(part1, cifar10_dir)
+    solved, table = run_self_check(home, part1, python=str(python))
+    failed = {f'{q} {n}': c['message'] for q, checks in solved.items() for n, c in checks.items() if not c['passed']}
+    assert failed == {}, table
+    assert 'Part 1, 13 / 13 points' in table
+    print(f'done-when scenario: {time.monotonic() - started:.1f} s')
+
+
+def test_collect_submission_prints_the_summary_and_zips_anyway(release_zip, tmp_path):
+    with zipfile.ZipFile(release_zip) as zf:
+        zf.extractall(tmp_path)
+    home = tmp_path / 'assignment'
+    part1 = home / '1_cs231n'
+    for built in (REFERENCE / '1_cs231n' / 'cs231n').glob('im2col_cython*.so'):
+        shutil.copy(built, part1 / 'cs231n' / built.name)
+    code = ('import sys; sys.path.insert(0, "."); import collect_submission as c; from pathlib import Path; '
+            'c.self_check(Path(".").resolve(), "1_cs231n"); '
+            'c.self_check(Path("/nonexistent/1_cs231n"), "1_cs231n"); print("after")')
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    proc = subprocess.run([sys.executable, '-c', code], cwd=part1, capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines == ['self-check Part 1: 0 of 20 visible checks pass, 0 / 13 visible points '
+                     '(run `python check.py` for what to fix)', 'after']
+    source = (part1 / 'collect_submission.py').read_text()
+    main_body = source[source.index('def main('):]
+    assert main_body.index('self_check(folder, part)') < main_body.index('write_zip(folder')
