@@ -4,7 +4,7 @@ VENV    := .venv
 BIN     := $(VENV)/bin
 PART1   := reference/1_cs231n
 
-.PHONY: system setup ext data demo notebooks test bench clean
+.PHONY: system setup ext data demo notebooks test test-fast bench clean
 
 # The Debian packages grading needs (bubblewrap, chromium, poppler-utils, zip): installed as root with
 # apt-get, otherwise the exact command is printed and make stops before anything is graded.
@@ -36,8 +36,14 @@ demo: data
 notebooks: data
 	$(BIN)/hw1grade notebooks run $(PART1) --out out/notebooks
 
+# --durations: the slowest tests, so that each CI log says where its time went.
 test: data
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --durations=25
+
+# While working: no real training, no notebook executed (markers `slow` and `notebook`, pyproject.toml),
+# `ruff check` included; about 5 minutes on 2 cores. CI runs `make test`.
+test-fast: setup
+	$(BIN)/python -m pytest -m "not slow and not notebook"
 
 bench: data
 	$(BIN)/python benchmarks/bench_fast_layers.py

@@ -20,11 +20,12 @@ import pytest
 from PIL import Image
 
 import notebook_to_pdf  # reference/1_cs231n is on sys.path
-
 from graders.course.part2_runs import run_in
+from graders.data.cifar10 import ARCHIVE_ENV, ARCHIVE_NAME, resolve_cache_dir
 from graders.engine.options import GradeOptions
 from graders.engine.results import SCHEMA_FILE
 from graders.engine.sandbox import Sandbox
+from graders.notebooks.runner import NOTEBOOKS
 from graders.paths import REPO
 
 ROOT = REPO
@@ -60,6 +61,62 @@ def results_of(out_dir: Path) -> dict:
     document = json.loads((Path(out_dir) / 'results.json').read_text())
     jsonschema.validate(document, SCHEMA)
     return document
+
+
+# -- the bundled examples graded in full (default options: hidden CIFAR-10 runs and notebooks) ------
+
+def assert_part1_example_full_marks(document: dict):
+    """examples/1_cs231n.zip's results.json: 13/13, every hidden check ran and reports the accuracy it
+    measured, and the four notebooks ran in the sandbox (`output` is the terminal summary)."""
+    failed = [f'{t["number"]} {t["name"]}: {t["output"]}' for t in document['tests'] if t['status'] != 'passed']
+    assert not failed, '\n'.join(failed)
+    assert document['score'] == 13
+    assert sum(t['max_score'] for t in document['tests']) == pytest.approx(13)
+    # Every hidden check ran (the TA's grade is the full grade) and reports what it measured.
+    hidden = [t for t in document['tests'] if t['visibility'] == 'after_published']
+    assert len(hidden) == 3 and all('accuracy' in t['output'] for t in hidden)
+    summary = document['output']
+    assert 'notebooks (executed in the sandbox' in summary
+    for name in NOTEBOOKS:
+        line = next(line for line in summary.splitlines() if line.strip().startswith(name))
+        assert ' ok' in line, line
+
+
+def assert_part2_example_full_marks(document: dict):
+    """examples/2_pytorch.zip's results.json: 16/16 with the grader's training runs; MyModel's accuracy on
+    all challenge images (kept for staff on Gradescope) reaches the reference's own bar."""
+    failed = [f'{t["number"]} {t["name"]}: {t["output"]}' for t in document['tests'] if t['status'] != 'passed']
+    assert not failed, '\n'.join(failed)
+    assert document['score'] == 16
+    entries = document.get('extra_data', {}).get('leaderboard_private') or document['leaderboard']
+    board = {entry['name']: entry['value'] for entry in entries}
+    assert set(board) == {'Public accuracy (10% split)', 'Accuracy (all challenge images)'}
+    assert board['Accuracy (all challenge images)'] >= 0.85
+
+
+AUTOGRADER = Path('/autograder')
+
+
+def gradescope_e2e_blocker() -> str | None:
+    """Why tests/gradescope/test_autograder_e2e.py cannot build /autograder and run the bundle here, or None
+    when it can (it then grades both examples in full through run_autograder)."""
+    if os.geteuid() != 0:
+        return 'needs root: setup.sh installs packages and builds /autograder, as on Gradescope'
+    if AUTOGRADER.exists():
+        return '/autograder already exists on this machine: not ours to overwrite'
+    if not shutil.which('apt-get') and not Path('/usr/bin/python3.11').exists():
+        return 'neither apt-get nor /usr/bin/python3.11: setup.sh cannot get a Python 3.11 here'
+    if cifar10_archive() is None:
+        return 'no cifar-10-python.tar.gz to bundle (set HW1_CIFAR10_ARCHIVE)'
+    return None
+
+
+def cifar10_archive() -> Path | None:
+    """The CIFAR-10 archive a bundle can carry: $HW1_CIFAR10_ARCHIVE, else the one in the hw1grade cache."""
+    for candidate in (os.environ.get(ARCHIVE_ENV), resolve_cache_dir() / ARCHIVE_NAME):
+        if candidate and Path(candidate).is_file():
+            return Path(candidate)
+    return None
 
 
 # -- sandboxes ---------------------------------------------------------------------------------

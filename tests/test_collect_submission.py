@@ -13,10 +13,18 @@ import pytest
 
 from graders import cli
 from graders.course.example import FIXED_DATE, NOT_COPIED, REFERENCE_PART1, normalize_zip, part1_workdir
-from graders.notebooks.runner import NOTEBOOKS, execute_notebook
 from graders.course.part2_runs import run_in
-from tests.helpers import (assert_every_page_has_ink, files_under, listed_in, pdf_image_count, pdf_text,
-                                   plant, require_programs, zip_names)
+from graders.notebooks.runner import NOTEBOOKS, execute_notebook
+from tests.helpers import (
+    assert_every_page_has_ink,
+    files_under,
+    listed_in,
+    pdf_image_count,
+    pdf_text,
+    plant,
+    require_programs,
+    zip_names,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 EXAMPLE_PART1 = REPO / 'examples' / '1_cs231n.zip'
@@ -68,6 +76,7 @@ def collect(workdir: Path, shell: str = 'sh') -> subprocess.CompletedProcess:
     return run_in(workdir, shell, 'collect_submission.sh', timeout=600)
 
 
+@pytest.mark.notebook
 def test_a_notebook_becomes_a_pdf_with_its_plot_and_all_its_output(tmp_path):
     notebook = synthetic_notebook(tmp_path / 'synthetic.ipynb')
     proc = run_in(tmp_path, 'python', str(CONVERTER), notebook.name, timeout=300)

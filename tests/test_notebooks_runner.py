@@ -20,6 +20,7 @@ def write_notebook(path, *sources, markdown_first=True):
     return path
 
 
+@pytest.mark.notebook
 def test_probes_read_the_kernel_state_not_the_text(tmp_path):
     path = write_notebook(tmp_path / 'a.ipynb',
                           'import numpy as np\nx = np.arange(6.0).reshape(2, 3)',
@@ -44,6 +45,7 @@ def test_probes_read_the_kernel_state_not_the_text(tmp_path):
     assert run.elapsed > 0
 
 
+@pytest.mark.notebook
 def test_errors_are_recorded_and_later_cells_still_run(tmp_path):
     path = write_notebook(tmp_path / 'b.ipynb', 'a = 1', 'raise ValueError("boom")', 'b = a + 1',
                           'import numpy as np\nnp.int(3)')
@@ -54,6 +56,7 @@ def test_errors_are_recorded_and_later_cells_still_run(tmp_path):
     assert run.probes == {'b': 2}
 
 
+@pytest.mark.notebook
 def test_stop_on_error_skips_the_rest(tmp_path):
     path = write_notebook(tmp_path / 'c.ipynb', 'a = 1', '1 / 0', 'b = 2')
     run = nbrun.execute_notebook(path, timeout_per_cell=60, probes={'a': 'a', 'b': 'b'}, stop_on_error=True)
@@ -61,6 +64,7 @@ def test_stop_on_error_skips_the_rest(tmp_path):
     assert run.probes == {'a': 1} and 'b' in run.probe_errors
 
 
+@pytest.mark.notebook
 def test_a_cell_over_its_timeout_ends_the_run(tmp_path):
     path = write_notebook(tmp_path / 'd.ipynb', 'import time\nstarted = 1\ntime.sleep(30)', 'after = 1',
                           markdown_first=False)
@@ -70,6 +74,7 @@ def test_a_cell_over_its_timeout_ends_the_run(tmp_path):
     assert run.probes.get('started') == 1 and 'after' in run.probe_errors
 
 
+@pytest.mark.notebook
 def test_kernel_command_prefix_wraps_the_kernel(tmp_path):
     path = write_notebook(tmp_path / 'e.ipynb', 'import os')
     run = nbrun.execute_notebook(path, timeout_per_cell=60, kernel_cmd_prefix=['env', 'HW1GRADE_WRAPPED=yes'],
@@ -77,6 +82,7 @@ def test_kernel_command_prefix_wraps_the_kernel(tmp_path):
     assert run.ok and run.probes == {'wrapped': 'yes'}
 
 
+@pytest.mark.notebook
 def test_kernel_manager_factory_is_used(tmp_path):
     path = write_notebook(tmp_path / 'f.ipynb', 'import os')
     made = []
@@ -99,6 +105,7 @@ def test_probe_tables_are_consistent():
             compile(expr, name, 'eval')
 
 
+@pytest.mark.notebook
 def test_cli_runs_a_folder_and_fails_on_errors(tmp_path, capsys, monkeypatch):
     folder = tmp_path / 'nbs'
     folder.mkdir()
@@ -126,6 +133,7 @@ def test_cli_missing_folder_is_a_user_error(tmp_path, capsys):
     assert len(err) == 1 and err[0].startswith('hw1grade: error:')
 
 
+@pytest.mark.notebook
 def test_clear_outputs(tmp_path):
     path = write_notebook(tmp_path / 'g.ipynb', 'print(1)')
     run = nbrun.execute_notebook(path, timeout_per_cell=60)
@@ -140,6 +148,7 @@ def test_summary_formatting(value, text):
     assert nbrun._fmt(value) == text
 
 
+@pytest.mark.notebook
 def test_kernel_environment_defaults_and_overrides(tmp_path, monkeypatch):
     monkeypatch.delenv('OPENBLAS_NUM_THREADS', raising=False)
     monkeypatch.setenv('OMP_NUM_THREADS', '3')       # the caller's environment wins over the defaults
@@ -150,6 +159,7 @@ def test_kernel_environment_defaults_and_overrides(tmp_path, monkeypatch):
     assert run.probes == {'blas': '1', 'omp': '3', 'extra': 'x'}
 
 
+@pytest.mark.notebook
 def test_the_kernel_is_shut_down_afterwards(tmp_path):
     path = write_notebook(tmp_path / 'k.ipynb', 'import os\npid = os.getpid()')
     made = []
@@ -171,6 +181,7 @@ def test_the_kernel_is_shut_down_afterwards(tmp_path):
         pytest.fail(f'kernel process {pid} still running')
 
 
+@pytest.mark.notebook
 def test_a_dead_kernel_is_reported(tmp_path):
     path = write_notebook(tmp_path / 'dead.ipynb', 'a = 1', 'import os\nos._exit(3)', 'b = 2')
     run = nbrun.execute_notebook(path, timeout_per_cell=60, probes={'a': 'a'})

@@ -14,11 +14,10 @@ import pytest
 
 from fixtures import tiny_cifar
 from graders.data import cifar10
+from graders.engine.sandbox import Sandbox
 from graders.notebooks import grading as ng
 from graders.notebooks.figures import HW1GRADE
 from graders.notebooks.runner import PROBES, TEST_PREDICTIONS, probes_without_test_labels
-from graders.engine.sandbox import Sandbox
-
 from tests.helpers import ROOT, host_processes_with
 
 REFERENCE = ROOT / 'reference' / '1_cs231n'
@@ -110,6 +109,7 @@ def synthetic_run(tmp_path_factory, tiny_cifar_dir):
     return root, by_name(reports)
 
 
+@pytest.mark.notebook
 def test_the_failing_cell_is_reported_with_its_error(synthetic_run):
     _, reports = synthetic_run
     report = reports['failing.ipynb']
@@ -123,6 +123,7 @@ def test_the_failing_cell_is_reported_with_its_error(synthetic_run):
     assert report['measured'] == 'nothing measured' and report['flags'] == []
 
 
+@pytest.mark.notebook
 def test_an_endless_cell_times_out_and_the_probes_still_run(synthetic_run):
     _, reports = synthetic_run
     report = reports['layers.ipynb']
@@ -135,6 +136,7 @@ def test_an_endless_cell_times_out_and_the_probes_still_run(synthetic_run):
     assert 'backward_errors={affine_dx 1.0e-09}' in report['measured']   # our probes, for an unknown notebook too
 
 
+@pytest.mark.notebook
 def test_a_runner_that_dies_says_where(synthetic_run):
     _, reports = synthetic_run
     report = reports['killer.ipynb']
@@ -143,6 +145,7 @@ def test_a_runner_that_dies_says_where(synthetic_run):
                                           'killed (SIGKILL)')
 
 
+@pytest.mark.notebook
 def test_a_hostile_notebook_is_contained_and_sees_no_test_labels(synthetic_run):
     root, reports = synthetic_run
     assert reports['hostile.ipynb']['status'] == 'ok', reports['hostile.ipynb']
@@ -152,6 +155,7 @@ def test_a_hostile_notebook_is_contained_and_sees_no_test_labels(synthetic_run):
                         'labels': [0], 'keys': ['batch_label', 'data', 'labels'], 'images': [20, 3072]}
 
 
+@pytest.mark.notebook
 def test_a_notebook_that_freezes_its_runner_is_killed_with_its_processes(tmp_path, tiny_cifar_dir, monkeypatch):
     marker = 'hw1grade-orphan-%d' % os.getpid()
     root = submission(tmp_path / 'sub', {'frozen.ipynb': notebook(

@@ -16,12 +16,11 @@ import pytest
 
 from fixtures import mutants
 from fixtures.hostile_zips import HOSTILE_ZIPS
-from graders.data import cifar10
 from graders import cli
+from graders.data import cifar10
 from graders.engine.grade import grade
 from graders.engine.graded import Graded
 from graders.engine.results import ScoredCheck, question_totals
-
 from tests.helpers import patched_in_this_process, results_of, trusted_objects
 
 pytestmark = [pytest.mark.slow, pytest.mark.cifar]
@@ -51,6 +50,7 @@ class Outcome:
     document: dict                                # results.json
     host_changes: list[str]                       # host files the grading created or changed
     patched_here: list[str]                       # numpy/builtins objects replaced in this process
+    report: str                                   # report.html
 
     @property
     def checks(self) -> dict[tuple[str, str], ScoredCheck]:
@@ -144,7 +144,8 @@ def grade_tree(name: str, work: Path, build_cache: Path, cifar10_dir: Path, host
     after = snapshot(watched)
     changes = [str(p) for p in watched if before[p] != after[p]]
     changes += [str(p) for p in work.rglob('results.json') if p != out / 'results.json']
-    return Outcome(graded, results_of(out), changes, patched_in_this_process(trusted))
+    return Outcome(graded, results_of(out), changes, patched_in_this_process(trusted),
+                   (out / 'report.html').read_text())
 
 
 @pytest.fixture(scope='module')
@@ -187,6 +188,7 @@ def test_the_reference_earns_full_marks_on_every_visible_check(graded):
     assert failed == {}
     assert not any(s.check.hidden for s in outcome.graded.scored)
     assert outcome.document['score'] == outcome.graded.max_score == 13
+    assert outcome.report.count('class="pass"') == len(outcome.document['tests'])
     assert outcome.host_changes == []
 
 
