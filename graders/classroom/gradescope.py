@@ -366,7 +366,7 @@ def prepare_command(args: argparse.Namespace) -> int:
     challenge labels loaded and checked. Each Gradescope submission starts from the image: what is not
     made here is made again for every submission, or fails without network."""
     from graders.data import challenge, cifar10
-    from graders.notebooks.grading import withheld_cifar10
+    from graders.data.withheld import withheld_cifar10
     from graders.engine.rubric import load_rubric
     folder = cifar10.ensure_cifar10(archive=args.cifar10, log=print)
     withheld_cifar10(folder)

@@ -44,7 +44,10 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellTimeoutError, DeadKernelError
 
 DEFAULT_TIMEOUT_PER_CELL = 600
-PROBE_TIMEOUT = 300
+# Seconds the probes may take after the cells when the caller gives no other limit: our reference
+# notebooks (`hw1grade notebooks run`, no budget). A submission's run passes its own, reserved out of
+# its budget (graders.notebooks.grading.SUBMISSION_PROBE_SECONDS).
+DEFAULT_PROBE_TIMEOUT = 300
 
 # Environment defaults of the kernel, overridden by the caller's environment and by `env`.
 # One BLAS thread: a multi-threaded OpenBLAS whose threads compete with any other busy process
@@ -231,7 +234,7 @@ def execute_notebook(path: str | os.PathLike, cwd: str | os.PathLike | None = No
                      kernel_manager_factory: Callable[[], AsyncKernelManager] | None = None,
                      kernel_cmd_prefix: Sequence[str] | None = None,
                      env: Mapping[str, str] | None = None,
-                     probe_timeout: int = PROBE_TIMEOUT) -> NotebookRun:
+                     probe_timeout: int = DEFAULT_PROBE_TIMEOUT) -> NotebookRun:
     """Execute the notebook at `path` top to bottom in a fresh kernel, then evaluate `probes` in it.
 
     - cwd: the kernel's working directory (default: the notebook's folder)
@@ -372,7 +375,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--cwd', default=None, help="the kernel's working folder (default: the notebook's)")
     parser.add_argument('--timeout-per-cell', type=int, default=DEFAULT_TIMEOUT_PER_CELL)
     parser.add_argument('--budget', type=float, default=None, help='seconds for all the cells together')
-    parser.add_argument('--probe-timeout', type=int, default=PROBE_TIMEOUT)
+    parser.add_argument('--probe-timeout', type=int, default=DEFAULT_PROBE_TIMEOUT)
     parser.add_argument('--executed', default=None, help='where to write the executed notebook')
     args = parser.parse_args(argv)
     summary = Path(args.summary)

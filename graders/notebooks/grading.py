@@ -24,7 +24,7 @@ How one notebook runs:
   and are scored here against the real labels, so a notebook cannot measure or fake its test accuracy.
 - time: each notebook has a budget derived from the reference's measured time (`notebook_budget`),
   all of them one wall-clock budget; `parallel` of them run at once, the cheapest first; each gets its
-  own budget or what is left of the total (its cells stop there, the probes get PROBE_TIMEOUT more)
+  own budget or what is left of the total (its cells stop there, the probes get SUBMISSION_PROBE_SECONDS more)
   and `Sandbox.run` kills the whole process tree at the end of it. The runner
   rewrites its summary before and after each cell, so a notebook killed from outside still says at
   which cell.
@@ -33,13 +33,8 @@ How one notebook runs:
 from __future__ import annotations
 
 import dataclasses
-import fcntl
 import json
-import math
 import os
-import pickle
-import re
-import shutil
 import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -54,10 +49,12 @@ from graders.data import cifar10
 from graders.engine import untrusted
 from graders.engine.untrusted import Untrusted
 from graders.inside.course_env import NOTES_ENV
-from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, SUMMARY_FORMAT
-from graders.inside.shown_paths import short_paths
+from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER_CELL
+from graders.data.withheld import real_test_labels, withheld_cifar10
+from graders.notebooks.claims import claimed_accuracies, format_claims
 from graders.notebooks.figures import (COURSE_2019, HW1GRADE, UNKNOWN, cell_origin, format_figures,
-                                      output_texts, printed_figures, recognise)
+                                      printed_figures, recognise)
+from graders.notebooks.summary import TEXT_CHARS, Summary, parse_summary, score_predictions
 from graders.notebooks.runner import NOTEBOOKS, NotebookRun, key_figures, probes_without_test_labels
 from graders.part1.reference import PART1 as PART1_REFERENCE
 from graders.engine.sandbox import GiB, MiB, Limits, Sandbox
@@ -72,11 +69,11 @@ REFERENCE_SECONDS = {'layers.ipynb': 4.0, 'softmax.ipynb': 21.0, 'two_layer_net.
 BUDGET_SLACK = 3.0
 # The least any notebook's cells get (a kernel's imports alone take seconds on a loaded machine).
 MIN_CELLS_BUDGET = 90.0
-# Seconds any one cell may run (the budget usually ends a long cell first).
-DEFAULT_TIMEOUT_PER_CELL = 600
-# Seconds the probes may take after the cells (predictions on 1000 test images), and the kernel's
-# start and shutdown around them: reserved out of each notebook's share of the budget.
-PROBE_TIMEOUT = 30
+# Seconds any one cell may run: run_notebook.DEFAULT_TIMEOUT_PER_CELL (the budget usually ends a long cell first).
+# Seconds a submission's probes may take after its cells (predictions on 1000 test images), and the
+# kernel's start and shutdown around them: reserved out of each notebook's share of the budget. (Our own
+# reference notebooks, run without a budget, give their probes run_notebook.DEFAULT_PROBE_TIMEOUT.)
+SUBMISSION_PROBE_SECONDS = 30
 KERNEL_MARGIN = 15
 # A notebook that would start with less than this left of the budget is not started.
 MIN_START = 20.0
@@ -98,7 +95,7 @@ def notebook_budget(name: str) -> float:
     """Wall-clock seconds one notebook may take, kernel and probes included (an unknown name: the
     longest reference notebook's)."""
     reference = REFERENCE_SECONDS.get(name, max(REFERENCE_SECONDS.values()))
-    return max(MIN_CELLS_BUDGET, BUDGET_SLACK * reference) + KERNEL_MARGIN + PROBE_TIMEOUT
+    return max(MIN_CELLS_BUDGET, BUDGET_SLACK * reference) + KERNEL_MARGIN + SUBMISSION_PROBE_SECONDS
 
 
 def schedule_seconds(names: Sequence[str], parallel: int = 2) -> float:
@@ -124,8 +121,6 @@ DEMO_IMAGES = ('kitten.jpg', 'puppy.jpg')
 # Caps on what is read from the submission and from the runner.
 NOTEBOOK_BYTES = 64 * MiB
 SUMMARY_BYTES = 4 * MiB
-MAX_CELLS = 10_000
-TEXT_CHARS = 3000
 FIGURE_CHARS = 300
 KERNEL_NOTES_BYTES = 64 * 1024
 MAX_KERNEL_NOTES = 20
@@ -134,65 +129,6 @@ NOTE_CHARS = 300
 # A claimed and a measured accuracy further apart than this are flagged.
 ACCURACY_GAP = 0.05   # only for a run that went through: one cut short printed its early figures only
 MakeSandbox = Callable[..., Sandbox]
-
-
-# -- data without test labels ------------------------------------------------------------------
-
-WITHHELD_STAMP = 'stamp.json'
-
-
-def withheld_cifar10(source: Path | None = None) -> Path:
-    """A cifar-10-batches-py folder for the sandbox: the real training batches and batches.meta, and
-    a test_batch with the real test images whose labels are all 0 (no file names either: CIFAR's
-    name the class). Built once beside `source` (in the hw1grade cache for the default source) and
-    rebuilt when the source's stamp changes.
-
-    source: the real folder (default `cifar10.ensure_cifar10()`, which may raise cifar10.DataError).
-    """
-    source = (Path(source) if source is not None else cifar10.ensure_cifar10()).resolve()
-    stamp = cifar10.read_stamp(source.parent) or {'source': str(source)}
-    home = source.parent / 'withheld-test-labels'
-    home.mkdir(parents=True, exist_ok=True)
-    with open(home / '.lock', 'w') as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)     # graders running side by side build it once
-        try:
-            if json.loads((home / WITHHELD_STAMP).read_text()) == stamp and (home / cifar10.FOLDER).is_dir():
-                return home / cifar10.FOLDER
-        except (OSError, ValueError):
-            pass
-        return _build_withheld(source, home, stamp)
-
-
-def _build_withheld(source: Path, home: Path, stamp: dict) -> Path:
-    """Write home/cifar-10-batches-py (see withheld_cifar10) through a scratch folder, then its stamp."""
-    target = home / cifar10.FOLDER
-    with tempfile.TemporaryDirectory(dir=home, prefix='.build-') as scratch:
-        built = Path(scratch) / cifar10.FOLDER
-        built.mkdir()
-        for name in (*cifar10.TRAIN_BATCHES, cifar10.META):
-            shutil.copyfile(source / name, built / name)
-        images, _ = cifar10.load_batch(source / cifar10.TEST_BATCH)
-        data = np.ascontiguousarray(images.transpose(0, 3, 1, 2).reshape(len(images), -1))
-        batch = {'batch_label': 'testing batch 1 of 1 (labels withheld by the grader)',
-                 'data': data, 'labels': [0] * len(data)}
-        with open(built / cifar10.TEST_BATCH, 'wb') as f:
-            # Protocol 3: readable by every Python 3 loader, and its only globals are the numpy ones
-            # graders.data.cifar10's restricted unpickler accepts (protocol 2 adds _codecs.encode for bytes).
-            pickle.dump(batch, f, protocol=3)
-        for path in [built, *built.iterdir()]:
-            path.chmod(0o755 if path.is_dir() else 0o644)
-        (home / WITHHELD_STAMP).unlink(missing_ok=True)
-        if target.exists():
-            shutil.rmtree(target)
-        built.rename(target)
-    (home / WITHHELD_STAMP).write_text(json.dumps(stamp))
-    return target
-
-
-def real_test_labels(source: Path | None = None) -> np.ndarray:
-    """The real test labels (10000,), int64: read here, never sent to the sandbox."""
-    source = Path(source) if source is not None else cifar10.ensure_cifar10()
-    return cifar10.load_batch(source / cifar10.TEST_BATCH)[1]
 
 
 # -- reading the submitted notebooks ----------------------------------------------------------------
@@ -210,165 +146,6 @@ def snapshot_notebooks(root: Path, names: Sequence[str] = NOTEBOOKS) -> dict[str
         except Untrusted as e:
             snapshot[name] = e
     return snapshot
-
-
-# -- claimed results -------------------------------------------------------------------------------
-
-# "test accuracy: 0.38", "Test accuracy:  0.512", "best validation accuracy: 0.512", "val acc = 49.3%",
-# "accuracy on the test set: 0.41", "training accuracy on the 50 images: 0.98": the first number within
-# 40 characters after the word with a decimal point or a percent sign.
-_CLAIM = re.compile(r'(?i)\b(?P<word>acc(?:uracy)?)\b(?P<between>[^\n]{0,40}?)'
-                    r'(?<![\d.])(?P<number>\d*\.\d+|\d+(?=\s*%))(?P<percent>\s*%)?')
-_KINDS = (('test', re.compile(r'(?i)\btest(ing)?\b')),
-          ('validation', re.compile(r'(?i)\bval(idation)?\b')),
-          ('training', re.compile(r'(?i)\btrain(ing)?\b')))
-_CLAIM_ORDER = ('test', 'validation', 'training')
-
-
-def _kind_of(before: str, between: str) -> str | None:
-    """test/validation/training from the words next to 'accuracy' (the nearest one before it wins)."""
-    best = None
-    for kind, pattern in _KINDS:
-        for m in pattern.finditer(before):
-            if best is None or m.start() > best[0]:
-                best = (m.start(), kind)
-    if best:
-        return best[1]
-    for kind, pattern in _KINDS:
-        if pattern.search(between):
-            return kind
-    return None
-
-
-def claimed_accuracies(nb: Any) -> dict[str, float]:
-    """kind ('test', 'validation', 'training') -> the last accuracy of that kind printed in the
-    notebook's saved outputs, as a fraction."""
-    claims: dict[str, float] = {}
-    for text in output_texts(nb):
-        for line in text.splitlines():
-            for m in _CLAIM.finditer(line[:2000]):
-                kind = _kind_of(line[max(0, m.start() - 40):m.start()], m.group('between'))
-                try:
-                    value = float(m.group('number'))
-                except ValueError:
-                    continue
-                if m.group('percent') or value > 1:
-                    value /= 100
-                if kind and 0 <= value <= 1:
-                    claims[kind] = value
-    return claims
-
-
-def format_claims(claims: Mapping[str, float]) -> str:
-    return ', '.join(f'{kind} accuracy {claims[kind]:.3f}' for kind in _CLAIM_ORDER if kind in claims)
-
-
-# -- the runner's summary --------------------------------------------------------------------------
-
-@dataclasses.dataclass
-class Summary:
-    """A validated summary of one sandboxed run (see run_notebook.summary_dict)."""
-    finished: bool
-    fatal: str | None
-    seconds: float
-    code_cells: list[int]
-    executed: list[int]
-    running: int | None
-    errors: list[dict]
-    probes: dict[str, Any]
-    probe_errors: dict[str, str]
-
-
-def _text(value: Any, what: str) -> str:
-    if not isinstance(value, str):
-        raise Untrusted(f'{what} is not a string')
-    return value[:TEXT_CHARS]
-
-
-def _index(value: Any, what: str) -> int:
-    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value < MAX_CELLS:
-        raise Untrusted(f'{what} is not a cell index')
-    return value
-
-
-def _indexes(value: Any, what: str) -> list[int]:
-    if not isinstance(value, list) or len(value) > MAX_CELLS:
-        raise Untrusted(f'{what} is not a list of cell indexes')
-    return [_index(v, what) for v in value]
-
-
-def _plain(value: Any, depth: int = 0) -> Any:
-    """A probe value: JSON scalars, lists and string-keyed dicts, at most 4 levels deep."""
-    if depth > 4:
-        raise Untrusted('a probe value is nested too deeply')
-    if value is None or isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise Untrusted('a probe value is not finite')
-        return value
-    if isinstance(value, list):
-        return [_plain(v, depth + 1) for v in value]
-    if isinstance(value, dict):
-        return {_text(k, 'a probe key'): _plain(v, depth + 1) for k, v in value.items()}
-    raise Untrusted('a probe value is not plain JSON')
-
-
-SUMMARY_KEYS = {'format', 'finished', 'fatal', 'seconds', 'code_cells', 'executed', 'running', 'errors',
-                'probes', 'probe_errors'}
-
-
-def parse_summary(raw: bytes, probe_names: Sequence[str]) -> Summary:
-    """Validate the runner's JSON summary; only the probes asked for are kept."""
-    def no_constants(name):
-        raise Untrusted(f'{name} is not JSON')
-    try:
-        data = json.loads(raw.decode('utf-8'), parse_constant=no_constants)
-    except (UnicodeDecodeError, ValueError, RecursionError) as e:
-        raise Untrusted(f'the summary is not valid JSON ({type(e).__name__})') from None
-    if not isinstance(data, dict) or set(data) != SUMMARY_KEYS:
-        raise Untrusted('the summary does not have the expected keys')
-    if data['format'] != SUMMARY_FORMAT:
-        raise Untrusted('the summary has another format')
-    if not isinstance(data['finished'], bool):
-        raise Untrusted('finished is not a boolean')
-    seconds = data['seconds']
-    if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds < 1e6:
-        raise Untrusted('seconds is not a duration')
-    errors = data['errors']
-    if not isinstance(errors, list) or len(errors) > MAX_CELLS:
-        raise Untrusted('errors is not a list')
-    checked = []
-    for error in errors:
-        if not isinstance(error, dict) or set(error) != {'index', 'ename', 'evalue', 'traceback'}:
-            raise Untrusted('an error does not have the expected keys')
-        checked.append({'index': _index(error['index'], 'an error index'),
-                        'ename': _text(error['ename'], 'ename')[:200],
-                        # files as the student knows them (cs231n/layers.py), never the machine's folders
-                        'evalue': short_paths(_text(error['evalue'], 'evalue')),
-                        'traceback': short_paths(_text(error['traceback'], 'a traceback'))})
-    probes, probe_errors = data['probes'], data['probe_errors']
-    if not isinstance(probes, dict) or not isinstance(probe_errors, dict):
-        raise Untrusted('probes are not objects')
-    wanted = set(probe_names) | {'*'}
-    return Summary(
-        finished=data['finished'],
-        fatal=None if data['fatal'] is None else _text(data['fatal'], 'fatal'),
-        seconds=float(seconds),
-        code_cells=_indexes(data['code_cells'], 'code_cells'),
-        executed=_indexes(data['executed'], 'executed'),
-        running=None if data['running'] is None else _index(data['running'], 'running'),
-        errors=checked,
-        probes={k: _plain(v) for k, v in probes.items() if k in wanted},
-        probe_errors={k: _text(v, 'a probe error') for k, v in probe_errors.items() if k in wanted})
-
-
-def score_predictions(predictions: Any, labels: np.ndarray) -> tuple[float, int]:
-    """(accuracy, count) of predicted classes for the first len(predictions) test images."""
-    if (not isinstance(predictions, list) or not 0 < len(predictions) <= len(labels)
-            or not all(isinstance(p, int) and not isinstance(p, bool) and 0 <= p <= 9 for p in predictions)):
-        raise Untrusted(f'the test predictions are not a list of at most {len(labels)} classes 0..9')
-    return float(np.mean(np.asarray(predictions) == labels[:len(predictions)])), len(predictions)
 
 
 # -- one notebook's report -------------------------------------------------------------------------
@@ -597,8 +374,8 @@ def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadlin
     argv = [sandbox.python, '-I', '-B', sandbox.inside_dir + '/run_notebook.py', nb_inside,
             '--summary', summary_inside, '--executed', f'{sandbox.inside(root)}/{OUTPUT_DIR}/{name}',
             '--cwd', sandbox.inside(root), '--probes', json.dumps(probes),
-            '--timeout-per-cell', str(timeout_per_cell), '--probe-timeout', str(PROBE_TIMEOUT),
-            '--budget', f'{max(1.0, left - PROBE_TIMEOUT - KERNEL_MARGIN):.0f}']
+            '--timeout-per-cell', str(timeout_per_cell), '--probe-timeout', str(SUBMISSION_PROBE_SECONDS),
+            '--budget', f'{max(1.0, left - SUBMISSION_PROBE_SECONDS - KERNEL_MARGIN):.0f}']
     # The kernel (not the runner, which runs with -I) starts with the course's environment
     # (graders/inside/kernel_site/sitecustomize.py), noting each shim it uses in the notes file.
     env = sandbox.env(threads=1, extra={'MPLBACKEND': DEFAULT_KERNEL_ENV['MPLBACKEND'],
@@ -731,6 +508,5 @@ def run_submission_notebooks(root: Path, make_sandbox: MakeSandbox | None = None
     return [reports[name] for name in names]
 
 
-__all__ = ['run_submission_notebooks', 'snapshot_notebooks', 'withheld_cifar10', 'real_test_labels',
-           'claimed_accuracies', 'format_claims', 'parse_summary', 'score_predictions', 'notebook_report',
-           'Summary', 'Untrusted', 'NOTEBOOK_LIMITS', 'DEFAULT_BUDGET']
+__all__ = ['run_submission_notebooks', 'snapshot_notebooks', 'notebook_report', 'Untrusted', 'NOTEBOOK_LIMITS',
+           'DEFAULT_BUDGET']

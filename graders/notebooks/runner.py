@@ -32,7 +32,7 @@ import nbformat
 
 from graders.engine.outcome import UserError
 # The execution itself is shared with the sandboxed runner of submitted notebooks.
-from graders.inside.run_notebook import (DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER_CELL, PROBE_TIMEOUT,
+from graders.inside.run_notebook import (DEFAULT_KERNEL_ENV, DEFAULT_PROBE_TIMEOUT, DEFAULT_TIMEOUT_PER_CELL,
                                          CellError, NotebookRun, PrefixedKernelManager, execute_notebook)
 
 # The Part 1 notebooks, in the order the homework walks through them.
@@ -260,6 +260,6 @@ def add_notebooks_commands(subparsers: argparse._SubParsersAction) -> None:
 
 
 __all__ = ['NOTEBOOKS', 'PROBES', 'KEY_FIGURES', 'TEST_PREDICTIONS', 'DEFAULT_KERNEL_ENV',
-           'DEFAULT_TIMEOUT_PER_CELL', 'PROBE_TIMEOUT', 'CellError', 'NotebookRun', 'PrefixedKernelManager',
+           'DEFAULT_TIMEOUT_PER_CELL', 'DEFAULT_PROBE_TIMEOUT', 'CellError', 'NotebookRun', 'PrefixedKernelManager',
            'execute_notebook', 'probes_without_test_labels', 'run_notebooks', 'format_summary', 'key_figures',
            'clear_outputs', 'write_probes_json', 'add_notebooks_commands']

@@ -164,7 +164,7 @@ def test_a_notebook_that_freezes_its_runner_is_killed_with_its_processes(tmp_pat
         'os.kill(os.getppid(), signal.SIGSTOP)   # the runner stops: only the wall clock ends this',
         'x = 1')})
     require_bubblewrap(root)
-    monkeypatch.setattr(ng, 'PROBE_TIMEOUT', 3)
+    monkeypatch.setattr(ng, 'SUBMISSION_PROBE_SECONDS', 3)
     monkeypatch.setattr(ng, 'KERNEL_MARGIN', 3)
     started = time.monotonic()
     [report] = ng.run_submission_notebooks(root, names=('frozen.ipynb',), budget_s=25, cifar_dir=tiny_cifar_dir)
