@@ -27,7 +27,7 @@ from graders.course import selfcheck, starter
 from graders.data import challenge
 from graders.engine.rubric import load_rubric
 from graders.paths import REFERENCE
-from tests.selfcheck_helpers import run_self_check, with_cifar10
+from tests.helpers import run_self_check, with_cifar10
 from tests.test_starter import independent_split, reference_texts, zip_texts
 
 ROOT = Path(__file__).resolve().parent.parent
