@@ -17,17 +17,23 @@ How one notebook runs:
   the kernel as its child) executes a trusted copy of the submitted notebook, read before the run and
   mounted read-only, in the submission's folder; it stops at the first failing cell, evaluates the
   probes of `graders.notebooks.runner` (`probes_without_test_labels`) and writes a JSON summary into the
-  scratch folder, which is read back here with strict validation: it is untrusted data (a kernel can
-  rewrite it). Nothing executable comes back.
-- CIFAR-10 is mounted read-only from `withheld_cifar10()`: the real training batches and test images,
+  scratch folder, which is read back with strict validation (`graders.notebooks.summary`): it is
+  untrusted data (a kernel can rewrite it). Nothing executable comes back.
+- CIFAR-10 is mounted read-only from `graders.data.withheld.withheld_cifar10()`: the real training
+  batches and test images,
   but a test_batch whose labels are all 0. The notebook's test-set predictions come back as probes
   and are scored here against the real labels, so a notebook cannot measure or fake its test accuracy.
-- time: each notebook has a budget derived from the reference's measured time (`notebook_budget`),
+- time: each notebook has a budget derived from the reference's measured time
+  (`graders.notebooks.budget.notebook_budget`),
   all of them one wall-clock budget; `parallel` of them run at once, the cheapest first; each gets its
   own budget or what is left of the total (its cells stop there, the probes get SUBMISSION_PROBE_SECONDS more)
   and `Sandbox.run` kills the whole process tree at the end of it. The runner
   rewrites its summary before and after each cell, so a notebook killed from outside still says at
   which cell.
+
+This module reads the submitted notebooks and runs them in the sandbox; each other concern has its
+module: `budget` (how long), `claims` (what the submitted notebook claims), `summary` (the runner's
+summary, validated), `report` (one notebook's report dict), `graders.data.withheld` (the data set).
 """
 
 from __future__ import annotations
@@ -43,7 +49,6 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
-import numpy as np
 
 from graders.data import cifar10
 from graders.engine import untrusted
@@ -52,31 +57,14 @@ from graders.inside.course_env import NOTES_ENV
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER_CELL
 from graders.data.withheld import real_test_labels, withheld_cifar10
 from graders.notebooks.claims import claimed_accuracies, format_claims
-from graders.notebooks.figures import (COURSE_2019, HW1GRADE, UNKNOWN, cell_origin, format_figures,
-                                      printed_figures, recognise)
-from graders.notebooks.summary import TEXT_CHARS, Summary, parse_summary, score_predictions
-from graders.notebooks.runner import NOTEBOOKS, NotebookRun, key_figures, probes_without_test_labels
+from graders.notebooks.budget import (DEFAULT_BUDGET, KERNEL_MARGIN, MIN_START, RUN_ORDER, SUBMISSION_PROBE_SECONDS,
+                                     notebook_budget)
+from graders.notebooks.figures import COURSE_2019, recognise
+from graders.notebooks.report import not_run, notebook_report
+from graders.notebooks.runner import NOTEBOOKS, probes_without_test_labels
+from graders.notebooks.summary import TEXT_CHARS, Summary, parse_summary
 from graders.part1.reference import PART1 as PART1_REFERENCE
 from graders.engine.sandbox import GiB, MiB, Limits, Sandbox
-
-# Budgets derived from the reference's measured time: the reference's notebooks run in the sandbox,
-# two at once on 2 busy cores (layers 4 s, softmax 21 s, two_layer_net 83 s, convnet 144 s; 149 s in
-# all). Each notebook's cells may take BUDGET_SLACK times its reference's time (a loaded machine, a
-# student's slower but correct loops), plus the kernel's start and the probes; the budget of all of
-# them is that schedule run `parallel` at a time. A student's long tuning cell (hundreds of runs) is
-# stopped at its notebook's budget with a line saying so, and the other notebooks keep theirs.
-REFERENCE_SECONDS = {'layers.ipynb': 4.0, 'softmax.ipynb': 21.0, 'two_layer_net.ipynb': 83.0, 'convnet.ipynb': 144.0}
-BUDGET_SLACK = 3.0
-# The least any notebook's cells get (a kernel's imports alone take seconds on a loaded machine).
-MIN_CELLS_BUDGET = 90.0
-# Seconds any one cell may run: run_notebook.DEFAULT_TIMEOUT_PER_CELL (the budget usually ends a long cell first).
-# Seconds a submission's probes may take after its cells (predictions on 1000 test images), and the
-# kernel's start and shutdown around them: reserved out of each notebook's share of the budget. (Our own
-# reference notebooks, run without a budget, give their probes run_notebook.DEFAULT_PROBE_TIMEOUT.)
-SUBMISSION_PROBE_SECONDS = 30
-KERNEL_MARGIN = 15
-# A notebook that would start with less than this left of the budget is not started.
-MIN_START = 20.0
 
 # The notebooks hold CIFAR-10 in float64 (1.2 GB for the training images, copies while centering
 # and flattening) and im2col buffers of the convnet; the kernel's address space also holds its
@@ -85,29 +73,6 @@ MIN_START = 20.0
 NOTEBOOK_LIMITS = Limits(memory_bytes=6 * GiB, cpu_seconds=900, processes=256, file_bytes=1 * GiB,
                          open_files=1024, tmp_bytes=512 * MiB)
 
-# Cheapest first, but convnet (the longest) before two_layer_net so that it starts within seconds.
-# Reference runs in the sandbox, two at once on 2 busy cores: layers 4 s, softmax 21 s,
-# two_layer_net 83 s, convnet 144 s; 149 s in all.
-RUN_ORDER = ('layers.ipynb', 'softmax.ipynb', 'convnet.ipynb', 'two_layer_net.ipynb')
-
-
-def notebook_budget(name: str) -> float:
-    """Wall-clock seconds one notebook may take, kernel and probes included (an unknown name: the
-    longest reference notebook's)."""
-    reference = REFERENCE_SECONDS.get(name, max(REFERENCE_SECONDS.values()))
-    return max(MIN_CELLS_BUDGET, BUDGET_SLACK * reference) + KERNEL_MARGIN + SUBMISSION_PROBE_SECONDS
-
-
-def schedule_seconds(names: Sequence[str], parallel: int = 2) -> float:
-    """How long `names` take at their budgets, run `parallel` at a time in RUN_ORDER (as the pool does)."""
-    lanes = [0.0] * max(1, parallel)
-    for name in sorted(names, key=lambda n: RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER)):
-        lanes[lanes.index(min(lanes))] += notebook_budget(name)
-    return max(lanes)
-
-
-# Seconds for all the notebooks of one submission, kernel starts and probes included.
-DEFAULT_BUDGET = schedule_seconds(RUN_ORDER)
 # Notebooks that import the Cython extension.
 NEEDS_EXTENSION = ('layers.ipynb', 'convnet.ipynb')
 
@@ -121,13 +86,10 @@ DEMO_IMAGES = ('kitten.jpg', 'puppy.jpg')
 # Caps on what is read from the submission and from the runner.
 NOTEBOOK_BYTES = 64 * MiB
 SUMMARY_BYTES = 4 * MiB
-FIGURE_CHARS = 300
 KERNEL_NOTES_BYTES = 64 * 1024
 MAX_KERNEL_NOTES = 20
 NOTE_CHARS = 300
 
-# A claimed and a measured accuracy further apart than this are flagged.
-ACCURACY_GAP = 0.05   # only for a run that went through: one cut short printed its early figures only
 MakeSandbox = Callable[..., Sandbox]
 
 
@@ -146,158 +108,6 @@ def snapshot_notebooks(root: Path, names: Sequence[str] = NOTEBOOKS) -> dict[str
         except Untrusted as e:
             snapshot[name] = e
     return snapshot
-
-
-# -- one notebook's report -------------------------------------------------------------------------
-
-def _source_line(nb: Any, index: int) -> str:
-    """The first non-blank line of cell `index` of the submitted notebook (to find the cell)."""
-    try:
-        source = nb.cells[index].source
-    except (AttributeError, IndexError, TypeError):
-        return ''
-    source = ''.join(source) if isinstance(source, list) else str(source)
-    line = next((line.strip() for line in source.splitlines() if line.strip()), '')
-    return line if len(line) <= 100 else line[:97] + '...'
-
-
-def _ranges(indexes: Sequence[int]) -> str:
-    """'3, 5-9, 12' (cell indexes)."""
-    parts, start = [], None
-    for i, value in enumerate(indexes):
-        if start is None:
-            start = value
-        if i + 1 == len(indexes) or indexes[i + 1] != value + 1:
-            parts.append(str(start) if start == value else f'{start}-{value}')
-            start = None
-    return ', '.join(parts)
-
-
-def _describe_error(nb: Any, error: Mapping[str, Any], name: str = '', starter: str = UNKNOWN) -> str:
-    line = _source_line(nb, error['index'])
-    origin = cell_origin(name, nb, error['index'], starter)
-    whose = ({HW1GRADE: 'a cell of the starter, unchanged', COURSE_2019: "a cell the 2019 starter gave"}[starter]
-             + ': look at the code it calls') if origin == 'starter' else 'a cell the student wrote or changed'
-    text = f"cell {error['index']} ({whose}): {error['ename']}: {error['evalue']}"
-    if line:
-        text += f'\n  the cell begins: {line}'
-    if error['traceback']:
-        text += '\n' + error['traceback']
-    return text
-
-
-def _status(summary: Summary) -> str:
-    if summary.fatal:
-        return 'could not run'
-    if summary.errors:
-        first = summary.errors[0]
-        if first['ename'] == 'CellTimeoutError':
-            return f"timed out at cell {first['index']}"
-        if first['ename'] == 'DeadKernelError':
-            return f"kernel died at cell {first['index']}"
-        return f"error in cell {first['index']}"
-    return 'ok'
-
-
-def _measured(name: str, summary: Summary, labels: np.ndarray | None, claims: Mapping[str, float],
-              executed: Any, errors: list[str], flags: list[str], figures: dict | None = None) -> str:
-    """What the grader's own run measured: the figures its outputs print (`printed_figures`, the
-    parser that also reads the claims), our starter's probes, and the test accuracy scored here from
-    the predictions of the model the notebook trained (the sandbox's test labels are all 0, so a
-    printed test accuracy means nothing there). Gaps to the claims go to `flags`."""
-    probes = dict(summary.probes)
-    predictions, count = probes.pop('test_predictions', None), 0
-    if predictions is not None and labels is not None:
-        try:
-            probes['test_acc'], count = score_predictions(predictions, labels)
-        except Untrusted as e:
-            errors.append(str(e))
-    parts = []
-    if 'test_acc' in probes:
-        parts.append(f"test accuracy {probes['test_acc']:.3f} on the first {count} test images, scored by the grader")
-    printed = {label: value for label, value in printed_figures(executed).items() if 'test' not in label}
-    if printed:
-        parts.append('printed: ' + format_figures(printed))
-    ours = {k: v for k, v in probes.items() if k not in ('test_acc',)}
-    if ours:
-        run = NotebookRun(path=Path(name), notebook=None, probes=ours, probe_errors=summary.probe_errors)
-        parts.append('read from the kernel: ' + key_figures(run))
-    measured = {kind: value for kind, value in claimed_accuracies(executed).items() if kind != 'test'}
-    if 'test_acc' in probes:
-        measured['test'] = probes['test_acc']
-    if figures is not None:   # the same figures as numbers (kind -> accuracy): the class dashboard's scatter
-        figures.update(measured)
-    complete = summary.finished and not summary.errors and not summary.fatal
-    for kind, claimed in claims.items():   # a run cut short printed its earlier figures only: no flags
-        value = measured.get(kind)
-        if complete and isinstance(value, (int, float)) and abs(value - claimed) > ACCURACY_GAP:
-            flags.append(f'claimed {kind} accuracy {claimed:.3f}, measured {value:.3f} '
-                         f'(differ by more than {ACCURACY_GAP})')
-    return '; '.join(parts)[:FIGURE_CHARS * 4] or 'nothing measured'
-
-
-def notebook_report(name: str, nb: Any, claims: Mapping[str, float], summary: Summary,
-                    labels: np.ndarray | None, note: str = '', stopped: str = '', *,
-                    starter: str = UNKNOWN, executed: Any = None) -> dict:
-    """The report dict of one notebook that ran (see the module docstring).
-
-    note: added to the errors of a notebook that did not run through (e.g. why the extension is missing).
-    stopped: how the sandboxed runner ended when it did not finish its summary ('' for the budget's
-        wall clock, else e.g. a signal).
-    """
-    errors, flags = [], []
-    if summary.fatal:
-        errors.append(summary.fatal)
-    errors.extend(_describe_error(nb, e, name, starter) for e in summary.errors)
-    status = _status(summary)
-    if not summary.finished:
-        # The runner was killed or died: its last progress report shows where it was.
-        where = summary.running if summary.running is not None else (summary.executed or [0])[-1]
-        whose = "the starter's" if cell_origin(name, nb, where, starter) == 'starter' else "the student's"
-        if stopped:
-            status = f'runner died at cell {where}'
-            errors.append(f'cell {where} ({whose}): the notebook runner stopped during this cell: {stopped}')
-        else:
-            status = f'timed out at cell {where}'
-            errors.append(f'cell {where} ({whose}): the time budget for the notebooks ran out; the sandbox was killed')
-    done = set(summary.executed) | {e['index'] for e in summary.errors} | (
-        {summary.running} if summary.running is not None else set())
-    not_run = [i for i in summary.code_cells if i not in done]
-    if not_run and not summary.fatal:
-        errors.append(f'code cells {_ranges(not_run)} did not run (the run stops at the first failing '
-                      'cell, as Run All does)')
-    # Our starter's probes read our names; another starter's notebook is asked for its test predictions only.
-    missed = {k: v for k, v in summary.probe_errors.items() if starter == HW1GRADE or k in ('test_predictions', '*')}
-    if status == 'ok' and missed:
-        errors.append('not measured: ' + '; '.join(f'{k}: {v}' for k, v in sorted(missed.items())))
-    by_budget = (not summary.finished and not stopped) or any(
-        e['ename'] == 'CellTimeoutError' and 'time budget' in e['evalue'] for e in summary.errors[:1])
-    if by_budget:
-        errors.append(budget_line(name))
-    if note and status != 'ok':
-        errors.append(note)
-    figures: dict = {}
-    measured = _measured(name, summary, labels, claims, executed, errors, flags, figures)
-    return {'name': name, 'status': status, 'starter': starter, 'errors': errors,
-            'claimed': format_claims(claims) or 'nothing',
-            'claimed_figures': dict(claims), 'measured_figures': figures,
-            'measured': measured + ''.join(f'; FLAG: {flag}' for flag in flags),
-            'seconds': round(summary.seconds, 1), 'flags': flags}
-
-
-def budget_line(name: str) -> str:
-    """Why a notebook was stopped, for the TA and the student."""
-    reference = REFERENCE_SECONDS.get(name)
-    basis = (f"the reference's {name} runs in about {reference:g} s on 2 cores and a submission's gets "
-             f'{BUDGET_SLACK:g} times that' if reference else f'{name} is not one of the homework\'s notebooks')
-    return (f'stopped by the time budget ({notebook_budget(name):g} s for this notebook: {basis}); a long '
-            'hyperparameter search (hundreds of training runs) does not fit in the grader\'s run: the '
-            'figures printed before it are still reported')
-
-
-def _not_run(name: str, status: str, errors: Sequence[str] = (), claimed: str = '') -> dict:
-    return {'name': name, 'status': status, 'errors': list(errors), 'claimed': claimed,
-            'measured': 'nothing measured', 'seconds': 0.0, 'flags': []}
 
 
 # -- the sandbox ----------------------------------------------------------------------------------
@@ -401,17 +211,17 @@ def _parse_notebooks(snapshot: Mapping[str, bytes | Untrusted | None], names: Se
     for name in names:
         raw = snapshot.get(name)
         if raw is None:
-            reports[name] = _not_run(name, 'missing', [f'{name} is not in the submission'])
+            reports[name] = not_run(name, 'missing', [f'{name} is not in the submission'])
         elif isinstance(raw, Untrusted):
-            reports[name] = _not_run(name, 'unreadable', [str(raw)])
+            reports[name] = not_run(name, 'unreadable', [str(raw)])
         else:
             try:
                 nb = nbformat.reads(raw.decode('utf-8'), as_version=4)
             except (UnicodeDecodeError, ValueError, RecursionError) as e:
-                reports[name] = _not_run(name, 'not valid JSON', [f'{name} is not a notebook ({type(e).__name__})'])
+                reports[name] = not_run(name, 'not valid JSON', [f'{name} is not a notebook ({type(e).__name__})'])
                 continue
             except Exception as e:  # nbformat's conversions raise many things on odd notebooks
-                reports[name] = _not_run(name, 'not a notebook', [f'{name}: {type(e).__name__}: {e}'[:TEXT_CHARS]])
+                reports[name] = not_run(name, 'not a notebook', [f'{name}: {type(e).__name__}: {e}'[:TEXT_CHARS]])
                 continue
             notebooks[name] = (nb, claimed_accuracies(nb), raw)
     return reports, notebooks
@@ -425,7 +235,7 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
         withheld = withheld_cifar10(cifar_dir)
         labels = real_test_labels(cifar_dir)
     except cifar10.DataError as e:
-        return {name: _not_run(name, 'not run', [f'CIFAR-10 is not available to the grader: {e}'],
+        return {name: not_run(name, 'not run', [f'CIFAR-10 is not available to the grader: {e}'],
                                format_claims(claims)) for name, (_, claims, _) in notebooks.items()}
     with tempfile.TemporaryDirectory(prefix='hw1grade-notebooks-') as copies:
         # What runs is the notebook as read here, mounted read-only: code that ran in the scratch
@@ -451,7 +261,7 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
             nb, claims, _ = notebooks[name]
             try:
                 if deadline - time.monotonic() < MIN_START:
-                    return _not_run(name, 'not run', [f'the time budget for the notebooks ({budget_s:g} s) '
+                    return not_run(name, 'not run', [f'the time budget for the notebooks ({budget_s:g} s) '
                                                       'was used up before this one started'], format_claims(claims))
                 nb_inside = f'{_inside(sandbox, NOTEBOOKS_INSIDE, copies_dir)}/{name}'
                 own_deadline = min(deadline, time.monotonic() + notebook_budget(name))
@@ -459,14 +269,14 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
                 summary, ended, why = _run_one(sandbox, root, name, nb_inside, deadline=own_deadline,
                                                timeout_per_cell=timeout_per_cell, ours=starter != COURSE_2019)
                 if summary is None:
-                    return _not_run(name, 'runner failed', [why], format_claims(claims))
+                    return not_run(name, 'runner failed', [why], format_claims(claims))
                 report = notebook_report(name, nb, claims, summary, labels,
                                          note if name in NEEDS_EXTENSION else '', ended,
                                          starter=starter, executed=executed_notebook(root, name))
                 report['notes'] = (supplied if name == 'layers.ipynb' else []) + kernel_notes(root, name)
                 return report
             except Exception as e:  # the grader's own failure: still one report per notebook
-                return _not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],
+                return not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],
                                 format_claims(claims))
 
         order = sorted(notebooks, key=lambda n: RUN_ORDER.index(n) if n in RUN_ORDER else len(RUN_ORDER))
@@ -503,7 +313,7 @@ def run_submission_notebooks(root: Path, make_sandbox: MakeSandbox | None = None
                 cifar_dir=cifar_dir))
         except Exception as e:  # the grader's own failure (data, scratch folder): still a report each
             for name, (_, claims, _) in notebooks.items():
-                reports[name] = _not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],
+                reports[name] = not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],
                                          format_claims(claims))
     return [reports[name] for name in names]
 

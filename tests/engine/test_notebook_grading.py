@@ -9,13 +9,13 @@ import zipfile
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
 from graders.data import cifar10
 from graders.engine.sandbox import Sandbox
 from graders.notebooks import grading as ng
+from graders.notebooks import summary as summary_module
 from graders.notebooks.figures import HW1GRADE
 from graders.notebooks.runner import PROBES, TEST_PREDICTIONS, probes_without_test_labels
 from tests.helpers import ROOT, host_processes_with
@@ -330,10 +330,10 @@ def test_malformed_summaries_are_rejected(raw):
 
 def test_predictions_are_scored_here_and_checked():
     labels = np.array([3, 1, 4, 1, 5])
-    assert ng.score_predictions([3, 1, 0, 0], labels) == (0.5, 4)
+    assert summary_module.score_predictions([3, 1, 0, 0], labels) == (0.5, 4)
     for bad in ([], [1] * 6, [1.0, 2.0], [True, 1], [10], [-1], '31415', None):
         with pytest.raises(ng.Untrusted):
-            ng.score_predictions(bad, labels)
+            summary_module.score_predictions(bad, labels)
 
 
 def test_a_gap_between_claimed_and_measured_is_flagged():
