@@ -9,6 +9,7 @@ import zipfile
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
