@@ -69,7 +69,7 @@ def script_flags(root: Path, spec: ModelSpec) -> tuple[dict, list[str]]:
         if value is None or not 1 <= value <= MAX_FLAGS[flag]:
             flags[flag] = DEFAULT_FLAGS[flag]
             why = 'sets no' if value is None else f'sets an unusable {option} {value} (1 to {MAX_FLAGS[flag]}) as'
-            notes.append(f'{script.name} {why} {option}: {spec.cls} was built with {flag}={flags[flag]}')
+            notes.append(f'run_{spec.name}.sh {why} {option}: {spec.cls} was built with {flag}={flags[flag]}')
         else:
             flags[flag] = value
     return flags, notes

@@ -195,3 +195,17 @@ def test_zoo_architecture_and_gradients(member, torch):
     outcome = part2_probe.train_and_predict(model, images, labels, images[:8], TINY_RECIPE)
     assert outcome['predictions'].shape == (8,) and outcome['steps'] == 3
     assert bool(outcome['frozen']) == (member.says == 'never updated'), outcome['frozen']
+
+
+def test_a_run_script_without_usable_sizes_builds_with_the_defaults_and_says_so(tmp_path):
+    """run_<model>.sh read as text: a size it does not set, or sets out of range, is the default, with a note
+    naming the script (a comment does not count)."""
+    (tmp_path / 'run_convnet.sh').write_text('python train.py --model convnet --kernel-size 99 \\\n'
+                                            '    # --hidden-dim 64\n')
+    flags, notes = models.script_flags(tmp_path, models.SPECS['convnet'])
+    assert flags == models.DEFAULT_FLAGS
+    assert notes == ['run_convnet.sh sets no --hidden-dim: CNN was built with hidden_dim=32',
+                     'run_convnet.sh sets an unusable --kernel-size 99 (1 to 15) as --kernel-size: CNN was built '
+                     'with kernel_size=3']
+    (tmp_path / 'run_convnet.sh').write_text('python train.py --model convnet --hidden-dim 16 --kernel-size=5\n')
+    assert models.script_flags(tmp_path, models.SPECS['convnet']) == ({'hidden_dim': 16, 'kernel_size': 5}, [])
