@@ -69,6 +69,8 @@ SUMMARY_FORMAT = 1
 EVALUE_CHARS = 1000
 TRACEBACK_LINES = 16
 TRACEBACK_CHARS = 3000
+# Figures (images the cells displayed) sent back as thumbnails for the report: at most this many, this side.
+FIGURES_MAX, FIGURE_SIDE = 6, 200
 
 _ANSI = re.compile(r'\x1b\[[0-9;?]*[A-Za-z]')
 
@@ -365,6 +367,39 @@ def write_notebook_atomically(path: Path, nb: Any) -> None:
     os.replace(tmp, path)
 
 
+def figure_thumbnails(nb: Any, cells: Sequence[int] | None = None, limit: int = FIGURES_MAX,
+                      side: int = FIGURE_SIDE) -> list[dict[str, Any]]:
+    """The first `limit` images (PNG, JPEG) the notebook's code cells displayed (of `cells` only: the
+    cells this run executed; the others still hold the outputs saved in the submission), decoded here,
+    in the sandbox (`image_decode`: bounded, a decompression bomb refused from its header) and scaled to
+    fit `side` pixels square: {'cell', 'shape' [h, w, 3], 'pixels' (base64 of the uint8 RGB pixels)} each, or
+    {'cell', 'error'} for one that does not decode. The trusted side checks them and draws the report's
+    thumbnails (graders/engine/pictures.py): the images' own bytes never leave the sandbox."""
+    import base64
+    import io
+
+    import image_decode
+    found = []
+    wanted = set(range(len(nb.cells)) if cells is None else cells)
+    for index, cell in enumerate(nb.cells):
+        for output in cell.get('outputs', []) if cell.get('cell_type') == 'code' and index in wanted else ():
+            data = output.get('data') or {}
+            mime = next((m for m in ('image/png', 'image/jpeg') if m in data), None)
+            if mime and len(found) < limit:
+                found.append((index, data[mime]))
+    figures = []
+    for index, encoded in found:
+        try:
+            raw = base64.b64decode(''.join(encoded) if isinstance(encoded, list) else str(encoded))
+            pixels = image_decode.decode(io.BytesIO(raw), side)['thumbnail']
+        except Exception as e:  # noqa: BLE001 - whatever the image does, it is one figure's note
+            figures.append({'cell': index, 'error': f'{type(e).__name__}: {e}'[:EVALUE_CHARS]})
+            continue
+        figures.append({'cell': index, 'shape': list(pixels.shape),
+                        'pixels': base64.b64encode(pixels.tobytes()).decode('ascii')})
+    return figures
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run one notebook (stopping at its first error), write the summary; 0 unless the summary
     could not be written."""
@@ -377,6 +412,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument('--budget', type=float, default=None, help='seconds for all the cells together')
     parser.add_argument('--probe-timeout', type=int, default=DEFAULT_PROBE_TIMEOUT)
     parser.add_argument('--executed', default=None, help='where to write the executed notebook')
+    parser.add_argument('--figures', default=None, help="where to write the thumbnails of the figures the "
+                                                        "cells displayed (JSON, figure_thumbnails)")
     args = parser.parse_args(argv)
     summary = Path(args.summary)
     started = time.monotonic()
@@ -398,6 +435,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     write_json_atomically(summary, summary_dict(run, finished=True))
     if args.executed:
         write_notebook_atomically(Path(args.executed), run.notebook)
+    if args.figures:
+        # run as a script (python -I): this folder, with image_decode, is not on sys.path by itself
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        ran = sorted(set(run.executed) | {e.index for e in run.errors})
+        write_json_atomically(Path(args.figures), figure_thumbnails(run.notebook, ran))
     return 0
 
 

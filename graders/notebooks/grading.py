@@ -38,6 +38,7 @@ summary, validated), `report` (one notebook's report dict), `graders.data.withhe
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
 import os
@@ -49,9 +50,11 @@ from pathlib import Path
 from typing import Any
 
 import nbformat
+import numpy as np
 
 from graders.data import cifar10
-from graders.engine import untrusted
+from graders.engine import pictures, untrusted
+from graders.engine.pictures import Picture
 from graders.engine.untrusted import Untrusted
 from graders.inside.course_env import NOTES_ENV
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER_CELL
@@ -60,7 +63,7 @@ from graders.notebooks.claims import claimed_accuracies, format_claims
 from graders.notebooks.budget import (DEFAULT_BUDGET, KERNEL_MARGIN, MIN_START, RUN_ORDER, SUBMISSION_PROBE_SECONDS,
                                      notebook_budget)
 from graders.notebooks.figures import COURSE_2019, recognise
-from graders.notebooks.report import not_run, notebook_report
+from graders.notebooks.report import FIGURE_CHARS, not_run, notebook_report
 from graders.notebooks.runner import NOTEBOOKS, probes_without_test_labels
 from graders.notebooks.summary import TEXT_CHARS, Summary, parse_summary
 from graders.part1.reference import PART1 as PART1_REFERENCE
@@ -89,6 +92,10 @@ SUMMARY_BYTES = 4 * MiB
 KERNEL_NOTES_BYTES = 64 * 1024
 MAX_KERNEL_NOTES = 20
 NOTE_CHARS = 300
+
+# The figures the grader's run of a notebook displayed, as the runner's thumbnails: at most this many
+# read, from a file of at most this size (run_notebook.FIGURES_MAX of FIGURE_SIDE pixels a side fit).
+FIGURES_MAX, FIGURES_BYTES = 6, 2 * MiB
 
 MakeSandbox = Callable[..., Sandbox]
 
@@ -162,6 +169,49 @@ def kernel_notes(root: Path, name: str) -> list[str]:
     return list(dict.fromkeys(lines))[:MAX_KERNEL_NOTES]
 
 
+def notebook_pictures(root: Path, name: str) -> list[Picture]:
+    """The report's thumbnails of the figures the grader's run of notebook `name` displayed: the pixels
+    the runner decoded in the sandbox (run_notebook.figure_thumbnails), read back as untrusted data, each
+    checked and encoded here (graders/engine/pictures.py); a figure that is not what it must be is a note.
+    [] when the runner left none (a run stopped by its budget writes no figures)."""
+    try:
+        raw = untrusted.read_file(root, (OUTPUT_DIR, f'{Path(name).stem}.figures.json'), FIGURES_BYTES)
+        listed = json.loads(raw.decode('utf-8')) if raw is not None else []
+    except (ValueError, RecursionError) as e:   # a link, a FIFO, too large, not JSON: a note, no pictures
+        return [Picture(f'{name}: figures', note=f'no pictures: the runner\'s figures are unreadable ({e})')]
+    if not isinstance(listed, list):
+        return [Picture(f'{name}: figures', note='no pictures: the runner\'s figures are not a list')]
+    found = []
+    for figure in listed[:FIGURES_MAX]:
+        if not isinstance(figure, dict):
+            found.append(Picture(f'{name}: a figure', note='no picture: not a figure'))
+            continue
+        cell = figure.get('cell')
+        title = f'{name}, cell {cell}' if type(cell) is int else f'{name}: a figure'
+        if isinstance(figure.get('error'), str):
+            found.append(Picture(title, note=f"no picture: it did not decode ({figure['error'][:FIGURE_CHARS]})"))
+        else:
+            found.append(pictures.thumbnail(title, _figure_pixels(figure)))
+    return found
+
+
+def _figure_pixels(figure: dict) -> np.ndarray | None:
+    """The (h, w, 3) uint8 pixels of one figure of the runner ({'shape', 'pixels': base64}); None when
+    they are not that (pictures.thumbnail then says so)."""
+    shape, encoded = figure.get('shape'), figure.get('pixels')
+    if (not isinstance(shape, list) or len(shape) != 3 or shape[2] != 3 or not isinstance(encoded, str)
+            or not all(isinstance(n, int) and not isinstance(n, bool) and 1 <= n <= pictures.THUMBNAIL_SIDE
+                       for n in shape)):
+        return None
+    try:
+        data = base64.b64decode(encoded, validate=True)
+    except ValueError:
+        return None
+    if len(data) != shape[0] * shape[1] * 3:
+        return None
+    return np.frombuffer(data, dtype=np.uint8).reshape(shape)
+
+
 def _extension_built(root: Path) -> bool:
     try:
         listed = untrusted.entries(root, ('cs231n',))
@@ -183,6 +233,7 @@ def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadlin
     summary_inside = f'{sandbox.inside(root)}/{OUTPUT_DIR}/{out_name}.json'
     argv = [sandbox.python, '-I', '-B', sandbox.inside_dir + '/run_notebook.py', nb_inside,
             '--summary', summary_inside, '--executed', f'{sandbox.inside(root)}/{OUTPUT_DIR}/{name}',
+            '--figures', f'{sandbox.inside(root)}/{OUTPUT_DIR}/{out_name}.figures.json',
             '--cwd', sandbox.inside(root), '--probes', json.dumps(probes),
             '--timeout-per-cell', str(timeout_per_cell), '--probe-timeout', str(SUBMISSION_PROBE_SECONDS),
             '--budget', f'{max(1.0, left - SUBMISSION_PROBE_SECONDS - KERNEL_MARGIN):.0f}']
@@ -274,6 +325,7 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
                                          note if name in NEEDS_EXTENSION else '', ended,
                                          starter=starter, executed=executed_notebook(root, name))
                 report['notes'] = (supplied if name == 'layers.ipynb' else []) + kernel_notes(root, name)
+                report['pictures'] = notebook_pictures(root, name)
                 return report
             except Exception as e:  # the grader's own failure: still one report per notebook
                 return not_run(name, 'not run', [f'the grader failed: {type(e).__name__}: {e}'],

@@ -15,9 +15,10 @@ import numpy as np
 import pytest
 
 from graders.data import cifar10, heldout
+from graders.engine import pictures
 from graders.engine.checks import as_array
 from graders.engine.outcome import GraderError
-from graders.engine.plugin import fail
+from graders.engine.plugin import PICTURE, fail
 
 
 @dataclass
@@ -54,6 +55,11 @@ class CifarTask:
         """convnet.ipynb's layout: X (N, 3, 32, 32)."""
         train, heldout = self._centered()
         return train.transpose(0, 3, 1, 2).copy(), self.train_labels, heldout.transpose(0, 3, 1, 2).copy()
+
+    def show_curves(self, what: str, series: dict, x_label: str = 'iteration') -> None:
+        """A chart of the run's curves in the report beside the check (no points; never fails): the
+        numbers the submission's training returned, checked and drawn here (graders/engine/pictures.py)."""
+        self.record(PICTURE, pictures.curves(f"{self.name}: {what} in the grader's CIFAR-10 run", series, x_label))
 
     def expect_accuracy(self, predictions) -> float:
         """Score the predictions here, in the trusted process; fail below the rubric's threshold."""

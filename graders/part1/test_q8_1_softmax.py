@@ -124,8 +124,9 @@ def test_cifar10_accuracy(worker, cifar_task):
     task = cifar_task('softmax')
     X_train, y_train, X_heldout = task.columns()
     classifier = worker.call(SOFTMAX)
-    worker.call_method(classifier, 'train', X_train, y_train, learning_rate=task.run['learning_rate'],
-                       reg=task.run['reg'], num_iters=task.run['num_iters'], batch_size=task.run['batch_size'],
-                       timeout=task.timeout)
+    history = worker.call_method(classifier, 'train', X_train, y_train, learning_rate=task.run['learning_rate'],
+                                 reg=task.run['reg'], num_iters=task.run['num_iters'],
+                                 batch_size=task.run['batch_size'], timeout=task.timeout)
+    task.show_curves('loss', {'loss': history})
     predictions = worker.call_method(classifier, 'predict', X_heldout)
     task.expect_accuracy(predictions)

@@ -120,5 +120,7 @@ def test_cifar10_accuracy(worker, cifar_task):
         worker.function(NET), reg=run['reg'], learning_rate=run['learning_rate'],
         momentum=run['momentum'], learning_rate_decay=run['learning_rate_decay'], update='momentum',
         num_epochs=run['num_epochs'], batch_size=run['batch_size'], timeout=task.timeout), 4)
+    task.show_curves('loss', {'loss': result[1]})
+    task.show_curves('accuracy', {'training': result[2], 'validation': result[3]}, 'epoch')
     scores = as_array('two_layer_net(X, best_model)', worker.call(NET, X_heldout, result[0]), (len(X_heldout), 10))
     task.expect_accuracy(np.argmax(scores, axis=1))

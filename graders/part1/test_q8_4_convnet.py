@@ -66,6 +66,7 @@ def test_overfit_small_set(worker, extension, cifar_task, record_property):
         worker.call(TRAINER), 'train', X, y, X, y, model, worker.function(NET), reg=run['reg'],
         learning_rate=run['learning_rate'], update='sgd', num_epochs=run['num_epochs'],
         batch_size=run['batch_size'], timeout=task.timeout), 4)
+    task.show_curves('loss', {'loss': result[1]})
     train_accuracy = [as_scalar('train_acc_history entry', a) for a in result[2]]
     record_property('training_accuracy', round(max(train_accuracy, default=0.0), 4))
     if not train_accuracy or max(train_accuracy) < run['threshold']:
@@ -85,6 +86,8 @@ def test_cifar10_accuracy(worker, extension, cifar_task):
         worker.call(TRAINER), 'train', X_train[:-n_val], y_train[:-n_val], X_train[-n_val:], y_train[-n_val:],
         model, worker.function(NET), reg=run['reg'], learning_rate=run['learning_rate'], update='sgd',
         num_epochs=run['num_epochs'], batch_size=run['batch_size'], timeout=task.timeout), 4)
+    task.show_curves('loss', {'loss': result[1]})
+    task.show_curves('accuracy', {'training': result[2], 'validation': result[3]}, 'epoch')
     scores = as_array('two_layer_convnet(X, best_model)',
                       worker.call(NET, X_heldout, result[0]), (len(X_heldout), 10))
     task.expect_accuracy(np.argmax(scores, axis=1))

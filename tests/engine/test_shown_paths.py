@@ -10,8 +10,8 @@ import pytest
 from graders.engine.bridge import SubmissionRaised, Worker
 from graders.engine.sandbox import TORCH_LIMITS
 from graders.engine.untrusted import clean_trace
-from graders.inside.shown_paths import short_path, short_paths
 from graders.inside.run_notebook import SUMMARY_FORMAT
+from graders.inside.shown_paths import short_path, short_paths
 from graders.notebooks.summary import parse_summary
 from graders.paths import REPO
 from tests.helpers import bwrap_sandbox

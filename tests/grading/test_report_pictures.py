@@ -45,3 +45,16 @@ def test_the_plots_of_a_submission_are_thumbnails_and_a_bomb_is_a_note(tmp_path)
 
     image, console = render(out / 'report.html', tmp_path)
     assert console == [] and (image < 200).sum() > 2000
+
+
+@pytest.mark.slow
+@pytest.mark.cifar
+def test_the_loss_curve_of_the_graders_own_run_is_in_the_report(tmp_path, cifar10_dir, build_cache):
+    out = tmp_path / 'out'
+    graded = grade(EXAMPLES / '1_cs231n.zip', out_dir=out, select='q8_1 and cifar10_accuracy', notebooks=False,
+                   preflight=False, find_cifar10=lambda: cifar10_dir, build_cache=build_cache)
+    [check] = [s.check for s in graded.scored]
+    assert check.passed and [p.title for p in check.pictures] == ["softmax: loss in the grader's CIFAR-10 run"]
+    page = (out / 'report.html').read_text(encoding='utf-8')
+    chart = page.split('<svg', 1)[1].split('</svg>', 1)[0]
+    assert chart.count('<polyline') == 1 and 'loss (last ' in chart and '>iteration<' in chart
