@@ -44,7 +44,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from graders import paths
-from graders.engine.intake import part_from_listing, part_from_name
+from graders.engine.intake import PART_FOLDERS, part_from_listing, part_from_name
 from graders.files import deterministic_zip
 
 REPO = paths.REPO
@@ -53,7 +53,6 @@ BUNDLED = ('pyproject.toml', 'README.md', 'graders', 'reference')
 SKIPPED_DIRS = {'__pycache__', 'datasets', 'build', '.ipynb_checkpoints', '.pytest_cache'}
 SKIPPED_SUFFIXES = ('.so', '.pyd', '.c', '.o', '.pyc')
 LAYOUTS = ('auto', '1', '2', 'both')
-PART_NAMES = {1: '1_cs231n', 2: '2_pytorch'}
 # Gradescope's default autograder timeout is 10 minutes, at most 40 (shared/specs/gradescope-results.md).
 GRADESCOPE_MAX_MINUTES = 40
 DEFAULT_MINUTES = 20
@@ -246,13 +245,13 @@ def _missing_part(rubric, part: int, layout: str) -> 'Graded':
     from graders.engine.plugin import SessionContext, run_checks
     from graders.engine.graded import Graded
     from graders.engine.results import score_checks
-    other = PART_NAMES[3 - part]
-    why = (f'No {PART_NAMES[part]}.zip was uploaded' + (f' (this assignment grades both parts: upload '
-           f'{PART_NAMES[part]}.zip next to {other}.zip)' if layout == 'both' else
-           f' (this assignment is Part {part}: upload {PART_NAMES[part]}.zip)'))
+    other = PART_FOLDERS[3 - part]
+    why = (f'No {PART_FOLDERS[part]}.zip was uploaded' + (f' (this assignment grades both parts: upload '
+           f'{PART_FOLDERS[part]}.zip next to {other}.zip)' if layout == 'both' else
+           f' (this assignment is Part {part}: upload {PART_FOLDERS[part]}.zip)'))
     context = SessionContext(rubric=rubric, part=part, intake_error=why)
     checks = run_checks(paths.checks_dir(part), context)
-    return Graded(f'{PART_NAMES[part]}.zip', part, rubric, score_checks(rubric, checks), 0.0, why, [why],
+    return Graded(f'{PART_FOLDERS[part]}.zip', part, rubric, score_checks(rubric, checks), 0.0, why, [why],
                   status=Status.INVALID)
 
 
@@ -278,7 +277,7 @@ def grade_uploads(submission: Path, layout: str, *, labels: str | None = None, n
             graded = grade(upload.path, options, part=upload.part, companions=[Path(submission)])
         document = results_document(graded)   # a grader error's says so and presents no score
         if graded.status is Status.INVALID and upload.path is not None and upload.path.is_dir():
-            document['output'] = LOOSE_FILES.format(part=PART_NAMES[graded.part]) + '\n\n' + document['output']
+            document['output'] = LOOSE_FILES.format(part=PART_FOLDERS[graded.part]) + '\n\n' + document['output']
         print(f'part {graded.part} ({upload.path.name if upload.path else "not uploaded"}): {graded.status}, '
               f'{graded.score:g} / {rubric.total(graded.part):g} in {time.monotonic() - started:.0f} s'
               + (f': {graded.verdict}' if graded.verdict else ''), flush=True)

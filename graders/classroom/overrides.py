@@ -43,9 +43,7 @@ import csv
 import html
 import io
 import math
-import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from difflib import get_close_matches
 from pathlib import Path
@@ -53,6 +51,7 @@ from pathlib import Path
 from graders.classroom.records import PartRecord, read_part
 from graders.engine.outcome import NOT_A_GRADE, UserError
 from graders.engine.rubric import Rubric
+from graders.files import write_atomic
 
 FILE = 'overrides.csv'
 COLUMNS = ('student', 'check', 'points', 'reason', 'who')
@@ -372,8 +371,5 @@ def refresh_reports(out: Path, outcome: Outcome, records: list[dict]) -> None:
             at = cut + len('</h1>') if cut >= 0 else 0
             new = new[:at] + '\n' + block + '\n' + new[at:].lstrip('\n')
         if new != page:
-            fd, tmp = tempfile.mkstemp(prefix='.report.html-', dir=path.parent)
-            with os.fdopen(fd, 'w', encoding='utf-8') as f:
-                f.write(new)
-            os.replace(tmp, path)
+            write_atomic(path, new)
 
