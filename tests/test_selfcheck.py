@@ -111,6 +111,8 @@ def layered_venv(where: Path) -> Path:
     return python
 
 
+@pytest.mark.slow   # a venv, pip, a Cython build and the checks twice: a minute
+@pytest.mark.cifar
 def test_the_starter_zip_in_an_empty_folder_with_its_own_requirements(release_zip, tmp_path, cifar10_dir):
     started = time.monotonic()
     with zipfile.ZipFile(release_zip) as zf:
