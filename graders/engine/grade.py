@@ -197,7 +197,8 @@ def write_outputs(graded: Graded, out_dir: Path) -> None:
 
 def grade_command(args: argparse.Namespace) -> int:
     out_dir = Path(args.out) if args.out else Path('out') / 'grade' / Path(args.submission).stem
-    graded = grade(Path(args.submission), GradeOptions(notebooks=not args.no_notebooks), part=args.part,
+    graded = grade(Path(args.submission), GradeOptions(notebooks=not args.no_notebooks,
+                                                       visible_only=args.visible_only), part=args.part,
                    out_dir=out_dir)
     print(terminal_table(graded, show_passed=args.verbose))
     print(f'results: {out_dir / "results.json"}\nreport:  {out_dir / "report.html"}')
@@ -245,6 +246,9 @@ def add_grade_commands(subparsers: argparse._SubParsersAction) -> None:
     grade_parser.add_argument('--out', metavar='DIR', help='where results.json and report.html go '
                                                            '(default out/grade/<name>)')
     grade_parser.add_argument('--verbose', action='store_true', help='list passed checks too')
+    grade_parser.add_argument('--visible-only', action='store_true',
+                              help="only the checks students see before grades are published (what the "
+                                   "starter's check.py runs)")
     grade_parser.add_argument('--no-notebooks', action='store_true',
                               help='do not execute the submitted notebooks (they earn no points; the report '
                                    'shows them)')

@@ -21,7 +21,15 @@ from graders.data import cifar10
 from graders.engine.grade import grade
 from graders.engine.graded import Graded
 from graders.engine.results import ScoredCheck, question_totals
-from tests.helpers import patched_in_this_process, results_of, trusted_objects
+from tests.helpers import (
+    build_self_check,
+    patched_in_this_process,
+    results_of,
+    run_self_check,
+    trusted_objects,
+    with_built_extension,
+    with_cifar10,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.cifar]
 
@@ -266,3 +274,44 @@ def test_a_hostile_zip_through_hw1grade_grade(tmp_path, capsys, cifar10_dir, nam
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([submission.name, 'out'])
     if not spec.accepted:
         assert spec.expect in capsys.readouterr().out   # the terminal summary's verdict line
+
+
+# -- the students' self-check (issue 15): the same verdict as the grade above, on every tree ----------
+
+@pytest.fixture(scope='module')
+def self_check_root(tmp_path_factory):
+    """The starter zip's check.py and selfcheck/, as `hw1grade starter build` makes them."""
+    return build_self_check(tmp_path_factory.mktemp('selfcheck'))
+
+
+@pytest.mark.parametrize('name', ['reference', 'starter', *mutants.MUTANTS, *mutants.VARIANTS])
+def test_the_self_check_gives_the_graders_verdict_on_every_visible_check(graded, self_check_root, tmp_path,
+                                                                        cifar10_dir, name):
+    """`python check.py` in the student's folder (fixed public inputs, the reference's stored outputs,
+    the student's code in-process) against `grade --visible-only` (fresh inputs, the reference, the
+    sandbox): the same verdict and the same points for every check. The hostile cases are left out:
+    the self-check runs the student's own code unconfined, on the student's own machine. The convnet's
+    overfitting run (CIFAR-10, seconds) is compared on the trees that can change it (the reference, the
+    stubs, the cases that lose Q8.4); on the others the grade above proves it scores as the reference."""
+    outcome = graded(name)
+    tree = tmp_path / '1_cs231n'
+    if name == 'reference':
+        mutants.write_reference(tree)
+    elif name == 'starter':
+        mutants.write_reference(tree, reference=STARTER)
+    else:
+        mutants.build(mutants.CASES[name], tree)
+    with_cifar10(with_built_extension(tree), cifar10_dir)
+    overfit = name in ('reference', 'starter') or 'Q8.4' in mutants.CASES[name].loses
+    verdicts, table = run_self_check(self_check_root, tree, select=None if overfit else 'not overfit')
+    mine = {(q, check): v for q, checks in verdicts.items() for check, v in checks.items()}
+    theirs = {key: s for key, s in outcome.checks.items() if overfit or key[1] != 'test_overfit_small_set'}
+    assert set(mine) == set(theirs), table
+    for key, scored in theirs.items():
+        assert mine[key]['passed'] == scored.check.passed, f'{key}: self-check {mine[key]["message"]!r}, ' \
+                                                          f'grader {scored.check.message!r}'
+        if overfit or key[0] != 'Q8.4':   # points shared among the same checks: the same numbers
+            assert (mine[key]['score'], mine[key]['max_score']) == (scored.score, scored.max_score), key
+        assert not mine[key]['own_error'], mine[key]['message']
+        if name == 'starter':   # the stub's message, word for word (no input figures in it)
+            assert mine[key]['message'].splitlines()[0] == scored.check.message.splitlines()[0], key

@@ -18,7 +18,6 @@ Exit status: 0 when every check that ran passed, 1 otherwise, 2 for bad argument
 """
 import argparse
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -70,7 +69,8 @@ def main(argv=None):
             score = round(sum(e for _, _, e, _ in rows), 2)
             possible = round(sum(m for _, _, _, m in rows), 2)
             print(f'self-check Part {part}: {len(rows) - len(failed)} of {len(rows)} visible checks pass, '
-                  f'{score:g} / {possible:g} visible points' + (' (run `python check.py` for what to fix)' if failed else ''))
+                  f'{score:g} / {possible:g} visible points'
+                  + (' (run `python check.py` for what to fix)' if failed else ''))
         else:
             print(runtime.table(session, folder.name, seconds))
             if failed:

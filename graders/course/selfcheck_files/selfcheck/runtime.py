@@ -122,13 +122,16 @@ class LocalWorker:
         self.root = Path(root).resolve()
         self.notes: list[str] = []
 
+    def _raised(self, what: str, err: BaseException) -> SubmissionRaised:
+        return SubmissionRaised(what, type(err).__name__, str(err), _student_frames(err.__traceback__, self.root))
+
     def _run(self, what: str, fn, args, kwargs):
         try:
             return _plain_out(fn(*_copy_in(args), **_copy_in(kwargs)))
         except SystemExit as err:
             raise WorkerDied('%s ended the Python process (exit code %s)' % (what, err.code)) from None
         except Exception as err:   # KeyboardInterrupt stops the self-check
-            raise SubmissionRaised(what, type(err).__name__, str(err), _student_frames(err.__traceback__, self.root)) from None
+            raise self._raised(what, err) from None
 
     def _resolve(self, target: str):
         module, _, attr = target.partition(':')
@@ -138,7 +141,7 @@ class LocalWorker:
             for name in attr.split('.'):
                 obj = getattr(obj, name)
         except Exception as err:
-            raise SubmissionRaised(what, type(err).__name__, str(err), _student_frames(err.__traceback__, self.root)) from None
+            raise self._raised(what, err) from None
         return what, obj
 
     def call(self, target: str, *args, timeout=None, keep=(), **kwargs):
@@ -521,7 +524,7 @@ class CifarTask:
         if not (folder / 'data_batch_1').is_file():
             fail('no CIFAR-10 data: no cs231n/datasets/cifar-10-batches-py folder; get the data with '
                  'cs231n/datasets/get_datasets.sh (run it in your 1_cs231n folder), then run the self-check again')
-        import pickle   # the student's own copy of the public data set, on the student's machine
+        import pickle  # the student's own copy of the public data set, on the student's machine
         with open(folder / 'data_batch_1', 'rb') as f:
             batch = pickle.load(f, encoding='latin1')
         n = int(run['train_images'])
