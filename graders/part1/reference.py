@@ -9,6 +9,7 @@ import importlib
 import sys
 from pathlib import Path
 from types import ModuleType
+
 from graders import paths
 
 ROOT = paths.REFERENCE
