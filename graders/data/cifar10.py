@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from graders.engine.outcome import UserError
+from graders.files import atomic_path
 
 OFFICIAL_URL = "https://www.cs.toronto.edu/~kriz/cifar-10-python.tar.gz"
 OFFICIAL_MD5 = "c58f30108f718f92721af3b95e74349a"
@@ -67,29 +68,27 @@ def file_digest(path: Path, algorithm: str = "sha256") -> str:
 
 
 def download(url: str, dest: Path, md5: str = OFFICIAL_MD5, log: Log = _quiet) -> Path:
-    """Download `url` to `dest` through a `.part` file; keep it only if its md5 is `md5`."""
-    part = dest.with_name(dest.name + ".part")
+    """Download `url` to `dest` through a temporary file (`graders.files.atomic_path`); keep it only if its
+    md5 is `md5`."""
     log(f"downloading {url} (about 163 MB)")
     digest = hashlib.md5()
-    try:
-        with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
-            while chunk := response.read(1 << 20):
-                digest.update(chunk)
-                out.write(chunk)
-    except (OSError, ValueError, http.client.HTTPException) as e:
-        part.unlink(missing_ok=True)
-        reason = getattr(e, "reason", None) or e
-        raise DataError(
-            f"no CIFAR-10 data: could not download {url} ({reason}); "
-            f"pass a local cifar-10-python.tar.gz with --from PATH or set {ARCHIVE_ENV}"
-        ) from None
-    if digest.hexdigest() != md5:
-        part.unlink()
-        raise DataError(
-            f"the download from {url} has md5 {digest.hexdigest()}, expected {md5} "
-            "(incomplete or altered download); try again or pass a local copy with --from PATH"
-        )
-    part.replace(dest)
+    with atomic_path(dest) as part:   # removed unless the whole download checks out
+        try:
+            with urllib.request.urlopen(url, timeout=60) as response, open(part, "wb") as out:
+                while chunk := response.read(1 << 20):
+                    digest.update(chunk)
+                    out.write(chunk)
+        except (OSError, ValueError, http.client.HTTPException) as e:
+            reason = getattr(e, "reason", None) or e
+            raise DataError(
+                f"no CIFAR-10 data: could not download {url} ({reason}); "
+                f"pass a local cifar-10-python.tar.gz with --from PATH or set {ARCHIVE_ENV}"
+            ) from None
+        if digest.hexdigest() != md5:
+            raise DataError(
+                f"the download from {url} has md5 {digest.hexdigest()}, expected {md5} "
+                "(incomplete or altered download); try again or pass a local copy with --from PATH"
+            )
     return dest
 
 

@@ -352,19 +352,24 @@ def summary_dict(run: NotebookRun | None, *, finished: bool, fatal: str | None =
     }
 
 
-def write_json_atomically(path: Path, data: Any) -> None:
-    """Replace `path` by `data` as JSON in one step (a reader never sees half a file)."""
+def _replace_atomically(path: Path, write: Callable[[Path], None]) -> None:
+    """`write` a temporary file beside `path`, then rename it over `path` (a reader never sees half a
+    file, also when the run is killed meanwhile). graders.files.atomic_path does this on the trusted
+    side; this module runs in the sandbox, where `graders` is not importable, so it has its own."""
     tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    tmp.write_text(json.dumps(data, allow_nan=False, default=str))
+    write(tmp)
     os.replace(tmp, path)
+
+
+def write_json_atomically(path: Path, data: Any) -> None:
+    """Replace `path` by `data` as JSON in one step."""
+    _replace_atomically(path, lambda tmp: tmp.write_text(json.dumps(data, allow_nan=False, default=str)))
 
 
 def write_notebook_atomically(path: Path, nb: Any) -> None:
     """The executed notebook so far (its outputs are what the grader reads the printed figures from,
     even when the run is killed later)."""
-    tmp = path.with_name(f'.{path.name}.{os.getpid()}.tmp')
-    nbformat.write(nb, str(tmp))
-    os.replace(tmp, path)
+    _replace_atomically(path, lambda tmp: nbformat.write(nb, str(tmp)))
 
 
 def figure_thumbnails(nb: Any, cells: Sequence[int] | None = None, limit: int = FIGURES_MAX,
