@@ -22,8 +22,7 @@ import numpy as np
 from graders.engine.untrusted import Untrusted
 from graders.notebooks.budget import budget_line
 from graders.notebooks.claims import claimed_accuracies, format_claims
-from graders.notebooks.figures import (COURSE_2019, HW1GRADE, UNKNOWN, cell_origin, format_figures,
-                                      printed_figures)
+from graders.notebooks.figures import COURSE_2019, HW1GRADE, UNKNOWN, cell_origin, format_figures, printed_figures
 from graders.notebooks.runner import NotebookRun, key_figures
 from graders.notebooks.summary import Summary, score_predictions
 

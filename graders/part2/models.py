@@ -13,10 +13,10 @@ from pathlib import Path
 
 import numpy as np
 
-from graders.engine.bridge import CallTimeout, SubmissionRaised
-from graders.engine.checks import as_array, describe
 from graders.data.heldout import implausible
 from graders.engine import untrusted
+from graders.engine.bridge import CallTimeout, SubmissionRaised
+from graders.engine.checks import as_array, describe
 from graders.engine.outcome import Note
 from graders.engine.plugin import fail
 

@@ -79,6 +79,7 @@ def test_batch_records_the_digest_grading_computes(tmp_path):
     """One digest of a submission: batch's (to skip what it graded) is intake's Submission.digest (the
     grade's seed), for a zip and for a folder, whose junk does not count; a refused folder matches nothing."""
     import os
+
     from graders.engine.intake import open_submission
     folder = tmp_path / 'alice' / '1_cs231n'
     (folder / 'cs231n' / 'classifiers').mkdir(parents=True)
