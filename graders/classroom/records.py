@@ -4,8 +4,8 @@
 the dashboard and the overrides are rebuilt from those files alone, so each grade's per-check verdicts
 and the figures its checks and notebooks recorded travel in it as plain data:
 
-- `checks`: one entry per check that ran: its id (`Q8.3/test_conv_backward_naive`: the question and
-  the check's function name, which stay the same from run to run, unlike its number), title, status
+- `checks`: one entry per check that ran: its id (`Q8.3/test_conv_backward_naive`, CheckResult.id: the
+  question and the check's function name, the same from run to run, unlike its number), title, status
   (graders/engine/outcome.py CheckStatus), points earned and possible, its message (cut) and the figures
   it recorded (`measured`: e.g. Part 2's `claimed test accuracy` beside `grader's accuracy`).
 - `notebook_figures`: per notebook, the accuracies the submitted notebook claims and the ones the
@@ -28,11 +28,6 @@ MESSAGE_CHARS = 2000
 CLAIMED, GRADERS = 'claimed test accuracy', "grader's accuracy"
 
 
-def check_id(question: str, name: str) -> str:
-    """'Q8.3/test_conv_backward_naive': what overrides.csv names a check by."""
-    return f'{question}/{name}'
-
-
 def _number(value) -> float | None:
     return float(value) if isinstance(value, (int, float)) and not isinstance(value, bool) \
         and math.isfinite(value) else None
@@ -44,7 +39,7 @@ def check_entries(scored) -> list[dict]:
     for s in scored:
         check = s.check
         entries.append({
-            'id': check_id(check.question, check.name), 'question': check.question, 'title': check.title,
+            'id': check.id, 'question': check.question, 'title': check.title,
             'number': s.number, 'status': str(check.status), 'score': round(float(s.score), 4),
             'max_score': round(float(s.max_score), 4),
             'message': '' if check.passed else clean_text(check.message, MESSAGE_CHARS),

@@ -56,7 +56,7 @@ def terminal_table(graded: Graded, *, show_passed: bool = False) -> str:
 _STYLE = """body{font-family:system-ui,sans-serif;max-width:60em;margin:2em auto;color:#222}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #ddd;padding:.3em .5em;text-align:left}
 .pass{color:#176f2c}.fail{color:#b00020}pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;margin:.2em 0}
-.num{text-align:right;white-space:nowrap}
+.num{text-align:right;white-space:nowrap}code.id{color:#777;font-size:.8em}
 .pics{display:flex;flex-wrap:wrap;gap:.5em;margin:.3em 0}figure{margin:0;max-width:430px}
 figure img{max-width:256px;max-height:256px;image-rendering:auto;border:1px solid #ddd}
 figcaption{font-size:.85em;color:#555}.nopic figcaption{color:#b00020}"""
@@ -85,7 +85,8 @@ def html_report(graded: Graded) -> str:
             detail = '' if s.check.passed else f'<pre>{e(s.check.message)}</pre>'
             detail += e(measured_text(s.check)) + pictures(s.check.pictures)
             hidden = ' (hidden from students until grades are published)' if s.check.hidden else ''
-            rows.append(f'<tr><td>{e(s.number)}</td><td>{e(s.check.title)}{hidden}{detail}</td>'
+            rows.append(f'<tr><td>{e(s.number)}</td><td>{e(s.check.title)} <code class="id">{e(s.check.id)}</code>'
+                        f'{hidden}{detail}</td>'
                         f'<td>{status}</td><td class="num">{s.score:g} / {s.max_score:g}</td></tr>')
     parts = [f'<!doctype html><meta charset="utf-8"><title>{e(graded.source)}</title><style>{_STYLE}</style>',
              f'<h1>{e(graded.source)}</h1>',

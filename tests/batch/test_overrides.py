@@ -131,3 +131,6 @@ def test_the_check_ids_are_the_ones_status_json_keeps(tmp_path):
     part = read_part({'student': 'a', 'label': 'part1', 'part': 1, 'status': 'graded', 'checks': entries})
     assert part.check(CONV).max_score == 1.25 and part.check(CONV).measured == {'claimed test accuracy': 0.5}
     assert json.loads(json.dumps(entries)) == entries
+    from graders.engine.graded import Graded
+    from graders.engine.report import html_report
+    assert f'<code class="id">{CONV}</code>' in html_report(Graded('a.zip', 1, load_rubric(), [ScoredCheck(result, '8.3.6', 0.0, 1.25)], 1.0))
