@@ -12,16 +12,9 @@ from tests.helpers import EXPECTED, FAST, FAST_FLAGS, ROOT, check_class_outputs,
 pytestmark = pytest.mark.slow
 
 
-def test_a_class_on_an_existing_cluster(class_folder, tmp_path, dask_cluster):
-    out = tmp_path / 'out'
-    counts = run_batch(class_folder, out, scheduler=dask_cluster.address, options=FAST, log=lambda line: None)
-    assert counts == {'skipped': 0, 'lost': 0, 'graded': 2, 'invalid': 2}
-    check_class_outputs(out)
-    workers = {record['worker'] for record in statuses(out).values()}
-    assert workers and all(w.startswith('tcp://127.0.0.1:') for w in workers)
-
-
 def test_killing_a_worker_and_the_client_mid_batch_loses_nothing(class_folder, tmp_path, dask_cluster):
+    """A class graded on an existing cluster, through a worker and the client killed mid-way: the re-run
+    grades only what was lost, every student once, each on one of the cluster's workers."""
     out = tmp_path / 'out'
     client = subprocess.Popen([sys.executable, '-m', 'graders.cli', 'batch', str(class_folder), '--out', str(out),
                                '--scheduler', dask_cluster.address, *FAST_FLAGS], cwd=ROOT,
@@ -39,5 +32,7 @@ def test_killing_a_worker_and_the_client_mid_batch_loses_nothing(class_folder, t
     assert counts['skipped'] == done_before and counts['lost'] == 0
     assert sum(counts.values()) == len(EXPECTED)
     check_class_outputs(out)
+    workers = {record['worker'] for record in statuses(out).values()}
+    assert workers and all(w.startswith('tcp://127.0.0.1:') for w in workers)
     book = pd.read_csv(out / 'gradebook.csv')
     assert len(book) == len(EXPECTED) and book['student'].is_unique
