@@ -44,8 +44,6 @@ VISIBLE = '--no-notebooks --visible-only'
 pytestmark = [pytest.mark.slow, pytest.mark.cifar]
 
 
-
-
 def gradescope_env(**extra) -> dict:
     """What a Gradescope container has: the system PATH, root's HOME; none of this machine's settings."""
     keep = {k: v for k, v in os.environ.items() if k.startswith('PIP_') or k in ('LANG', 'TERM')}
