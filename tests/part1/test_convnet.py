@@ -13,7 +13,7 @@ from cs231n.layer_utils import (
     conv_relu_pool_forward,
 )
 from cs231n.layers import affine_forward, conv_forward_naive, max_pool_forward_naive, relu_forward
-from tests.part1.numgrad import TOL, gradient_error, rel_error, upstream_loss
+from tests.helpers import TOL, gradient_error, rel_error, upstream_loss
 
 POOL_2X2 = {'pool_height': 2, 'pool_width': 2, 'stride': 2}
 

@@ -21,7 +21,7 @@ from cs231n.layers import (
     softmax_loss,
     svm_loss,
 )
-from tests.part1.numgrad import TOL, gradient_error, rel_error, slow_examples, upstream_loss
+from tests.helpers import TOL, gradient_error, rel_error, slow_examples, upstream_loss
 
 seeds = st.integers(0, 2**32 - 1)
 

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 
 from cs231n.classifiers.neural_net import init_two_layer_model, two_layer_net
-from tests.part1.numgrad import TOL, gradient_error
+from tests.helpers import TOL, gradient_error
 
 PARAMS = ('W1', 'b1', 'W2', 'b2')
 

@@ -4,7 +4,7 @@ import pytest
 
 from cs231n.classifiers.linear_classifier import LinearClassifier, Softmax
 from cs231n.classifiers.softmax import softmax_loss_vectorized
-from tests.part1.numgrad import TOL, gradient_error
+from tests.helpers import TOL, gradient_error
 
 shapes = pytest.mark.parametrize('C, D, N', [(2, 1, 1), (3, 5, 4), (10, 12, 30)])
 
