@@ -4,6 +4,7 @@ Fixtures stay in the conftest.py files (pytest finds them there); plain function
 than one test module uses live here and are imported as `from tests.helpers import ...`.
 """
 import builtins
+import io
 import json
 import os
 import shutil
@@ -14,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import jsonschema
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
@@ -21,7 +23,7 @@ from hypothesis import HealthCheck, settings
 from PIL import Image
 
 import notebook_to_pdf  # reference/1_cs231n is on sys.path
-from graders.course import selfcheck
+from graders.course import selfcheck, starter
 from graders.course.part2_runs import run_in
 from graders.data.cifar10 import ARCHIVE_ENV, ARCHIVE_NAME, resolve_cache_dir
 from graders.engine.options import GradeOptions
@@ -452,3 +454,99 @@ def upstream_loss(forward, dout):
     """The scalar sum(forward() * dout), whose gradient is what a backward
     pass returns when given the upstream gradient dout."""
     return lambda: float(np.sum(forward() * dout))
+
+
+# -- HTML pages rendered in headless Chromium --------------------------------------------------------
+
+def render(page: Path, scratch: Path) -> tuple[np.ndarray, list[str]]:
+    """Screenshot of `page` in headless Chromium (grayscale array) and the console lines it logged."""
+    browser = notebook_to_pdf.find_browser()
+    if browser is None:
+        if os.environ.get('CI'):
+            pytest.fail('CI must install chromium (.ci/run)')
+        pytest.skip('no Chromium')
+    shot = scratch / 'shot.png'
+    command = [browser, '--headless', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
+               '--no-default-browser-check', f'--user-data-dir={scratch / "profile"}',
+               '--host-resolver-rules=MAP * ~NOTFOUND', '--enable-logging=stderr', '--v=0',
+               '--window-size=1200,1600', f'--screenshot={shot}', page.resolve().as_uri()]
+    if os.geteuid() == 0:
+        command.append('--no-sandbox')
+    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert shot.is_file(), proc.stderr[-2000:]
+    console = [line for line in proc.stderr.splitlines() if ':CONSOLE' in line]
+    return np.asarray(Image.open(shot).convert('L')), console
+
+
+# -- the starter's texts: what the release zip holds beside the reference ------------------------------
+
+def independent_split(text: str) -> tuple[list[str], list[str]]:
+    """(lines outside solution regions, lines inside), by a plain scan of the marker lines."""
+    outside, inside, in_region = [], [], False
+    for line in text.splitlines():
+        if 'BEGIN SOLUTION' in line:
+            in_region = True
+        elif 'END SOLUTION' in line:
+            in_region = False
+        elif in_region:
+            inside.append(line)
+        else:
+            outside.append(line)
+    return outside, inside
+
+
+def reference_texts():
+    """Every reference source text (notebook cells one by one): (where, text)."""
+    for part in starter.PARTS:
+        for rel in starter.source_files(REFERENCE / part)[0]:
+            path = REFERENCE / part / rel
+            if path.suffix == '.ipynb':
+                for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
+                    yield f'{part}/{rel} cell {index}', cell.source
+            elif path.suffix in ('.py', '.pyx', '.sh', '.md'):
+                yield f'{part}/{rel}', path.read_text()
+
+
+def zip_texts(path: Path):
+    """Every text in the zip (notebook cells one by one): (name, text)."""
+    with zipfile.ZipFile(path) as zf:
+        for name in zf.namelist():
+            data = zf.read(name)
+            if name.endswith('.ipynb'):
+                for index, cell in enumerate(nbformat.reads(data.decode(), as_version=4).cells):
+                    yield f'{name} cell {index}', cell.source
+            elif name.endswith('.npz'):   # the self-check's stored outputs: the text of their index
+                with zipfile.ZipFile(io.BytesIO(data)) as npz:
+                    yield f'{name} index', bytes(np.load(io.BytesIO(npz.read('__index__.npy')))).decode()
+            elif not name.endswith('.jpg'):
+                yield name, data.decode()
+
+
+# -- a graded class as status.json records (the dashboard, the overrides) -----------------------------
+
+CONV = 'Q8.3/test_conv_backward_naive'
+
+
+def check(identifier, status='passed', score=1.0, max_score=1.0, message='', measured=None, title='a check'):
+    return {'id': identifier, 'question': identifier.split('/')[0], 'title': title, 'number': '8.x.1',
+            'status': status, 'score': score, 'max_score': max_score, 'message': message,
+            'measured': measured or {}}
+
+
+def write_status(out: Path, student: str, label: str, status='graded', checks=(), questions=None,
+                 notebooks=(), leaderboard=(), message=''):
+    questions = questions if questions is not None else {}
+    if checks and not questions:
+        for c in checks:
+            earned, possible = questions.get(c['question'], (0.0, 0.0))
+            questions[c['question']] = (earned + c['score'], possible + c['max_score'])
+    record = {'student': student, 'label': label, 'part': int(label[-1]), 'status': status, 'message': message,
+              'score': round(sum(e for e, _ in questions.values()), 2), 'max_score': 13 if label == 'part1' else 16,
+              'questions': questions, 'flags': [], 'leaderboard': list(leaderboard), 'display': '', 'canvas_id': '',
+              'sis_id': '', 'email': '', 'checks': list(checks), 'notebook_figures': list(notebooks)}
+    folder = out / student / label
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / 'status.json').write_text(json.dumps(record))
+    (folder / 'report.html').write_text(f'<!doctype html><title>{student}</title><h1>{student} {label}</h1>\n'
+                                        '<p>Part: points</p>\n')
+    return record

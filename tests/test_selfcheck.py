@@ -27,8 +27,7 @@ from graders.course import selfcheck, starter
 from graders.data import challenge
 from graders.engine.rubric import load_rubric
 from graders.paths import REFERENCE
-from tests.helpers import run_self_check, with_cifar10
-from tests.test_starter import independent_split, reference_texts, zip_texts
+from tests.helpers import independent_split, reference_texts, run_self_check, with_cifar10, zip_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -171,3 +170,21 @@ def test_collect_submission_prints_the_summary_and_zips_anyway(release_zip, tmp_
     source = (part1 / 'collect_submission.py').read_text()
     main_body = source[source.index('def main('):]
     assert main_body.index('self_check(folder, part)') < main_body.index('write_zip(folder')
+
+
+def test_inputs_it_has_no_stored_result_for_are_its_own_failure(tmp_path):
+    """Given code changed (the convnet's initial weights): the stored case is missing, and the self-check
+    says that this is its own limit (the TAs' grader will check it), not a wrong answer."""
+    from fixtures import mutants
+    from tests.helpers import build_self_check, with_built_extension
+    home = build_self_check(tmp_path / 'home')
+    tree = mutants.write_reference(tmp_path / '1_cs231n')
+    convnet = tree / 'cs231n' / 'classifiers' / 'convnet.py'
+    text = convnet.read_text()
+    assert text.count('weight_scale=1e-3') == 1
+    convnet.write_text(text.replace('weight_scale=1e-3', 'weight_scale=2e-3'))
+    verdicts, table = run_self_check(home, with_built_extension(tree), select='initial_loss')
+    check = verdicts['Q8.4']['test_initial_loss']
+    assert not check['passed'] and check['own_error'], table
+    assert 'the self-check could not evaluate this check' in check['message']
+    assert 'no stored expected result of two_layer_convnet' in check['message']

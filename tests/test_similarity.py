@@ -4,22 +4,19 @@ import argparse
 import csv
 import importlib.util
 import json
-import os
 import re
-import subprocess
 import zipfile
 from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
 
-import notebook_to_pdf  # reference/1_cs231n is on sys.path: its find_browser() finds Chromium
 from fixtures import similarity as fx
 from graders.classroom import similarity
 from graders.classroom.gradebook import write_class_outputs
 from graders.cli import main
 from graders.engine.rubric import load_rubric
+from tests.helpers import render
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -27,26 +24,6 @@ REPO = Path(__file__).resolve().parents[1]
 def flagged_rows(out: Path) -> list[dict]:
     with open(out / 'similarity.csv', newline='', encoding='utf-8') as f:
         return list(csv.DictReader(f))
-
-
-def render(page: Path, scratch: Path) -> tuple[np.ndarray, list[str]]:
-    """Screenshot of `page` in headless Chromium (grayscale array) and the console lines it logged."""
-    browser = notebook_to_pdf.find_browser()
-    if browser is None:
-        if os.environ.get('CI'):
-            pytest.fail('CI must install chromium (.ci/run)')
-        pytest.skip('no Chromium')
-    shot = scratch / 'shot.png'
-    command = [browser, '--headless', '--disable-gpu', '--disable-dev-shm-usage', '--no-first-run',
-               '--no-default-browser-check', f'--user-data-dir={scratch / "profile"}',
-               '--host-resolver-rules=MAP * ~NOTFOUND', '--enable-logging=stderr', '--v=0',
-               '--window-size=1200,1600', f'--screenshot={shot}', page.resolve().as_uri()]
-    if os.geteuid() == 0:
-        command.append('--no-sandbox')
-    proc = subprocess.run(command, capture_output=True, text=True, timeout=120)
-    assert shot.is_file(), proc.stderr[-2000:]
-    console = [line for line in proc.stderr.splitlines() if ':CONSOLE' in line]
-    return np.asarray(Image.open(shot).convert('L')), console
 
 
 # --------------------------------------------------------------------------------------------- fixtures

@@ -5,7 +5,6 @@ NotImplementedError exactly where students have work to do (functions and notebo
 """
 import difflib
 import hashlib
-import io
 import json
 import os
 import re
@@ -17,14 +16,14 @@ import zipfile
 from pathlib import Path
 
 import nbformat
-import numpy as np
 import pytest
 
 from fixtures import tiny_cifar
-from graders.data import cifar10
-from graders.course import starter
 from graders.cli import main
+from graders.course import starter
+from graders.data import cifar10
 from graders.notebooks.runner import execute_notebook
+from tests.helpers import independent_split, reference_texts, zip_texts
 
 ROOT = Path(__file__).resolve().parent.parent
 STUDENT = ROOT / 'student'
@@ -87,7 +86,8 @@ def test_committed_student_tree_is_what_the_generator_writes(tmp_path):
         elif name not in fresh:
             problems.append(f'in student/ but no longer generated: {name}')
         elif committed[name][0] != fresh[name][0]:
-            problems.append(f'differs: student/{name}\n' + describe_difference(name, committed[name][0], fresh[name][0]))
+            problems.append(f'differs: student/{name}\n'
+                            + describe_difference(name, committed[name][0], fresh[name][0]))
         elif committed[name][1] != fresh[name][1]:
             problems.append(f'executable bit differs: student/{name}')
     assert not problems, ('student/ is out of date with the reference: run `hw1grade starter generate` '
@@ -164,48 +164,6 @@ def test_zip_is_reproducible_and_holds_the_starter(tmp_path, generated):
         (info.external_attr >> 16, info.filename) for info in infos}
 
 
-def independent_split(text: str) -> tuple[list[str], list[str]]:
-    """(lines outside solution regions, lines inside), by a plain scan of the marker lines."""
-    outside, inside, in_region = [], [], False
-    for line in text.splitlines():
-        if 'BEGIN SOLUTION' in line:
-            in_region = True
-        elif 'END SOLUTION' in line:
-            in_region = False
-        elif in_region:
-            inside.append(line)
-        else:
-            outside.append(line)
-    return outside, inside
-
-
-def reference_texts():
-    """Every reference source text (notebook cells one by one): (where, text)."""
-    for part in starter.PARTS:
-        for rel in starter.source_files(REFERENCE / part)[0]:
-            path = REFERENCE / part / rel
-            if path.suffix == '.ipynb':
-                for index, cell in enumerate(nbformat.read(path, as_version=4).cells):
-                    yield f'{part}/{rel} cell {index}', cell.source
-            elif path.suffix in ('.py', '.pyx', '.sh', '.md'):
-                yield f'{part}/{rel}', path.read_text()
-
-
-def zip_texts(path: Path):
-    """Every text in the zip (notebook cells one by one): (name, text)."""
-    with zipfile.ZipFile(path) as zf:
-        for name in zf.namelist():
-            data = zf.read(name)
-            if name.endswith('.ipynb'):
-                for index, cell in enumerate(nbformat.reads(data.decode(), as_version=4).cells):
-                    yield f'{name} cell {index}', cell.source
-            elif name.endswith('.npz'):   # the self-check's stored outputs: the text of their index
-                with zipfile.ZipFile(io.BytesIO(data)) as npz:
-                    yield f'{name} index', bytes(np.load(io.BytesIO(npz.read('__index__.npy')))).decode()
-            elif not name.endswith('.jpg'):
-                yield name, data.decode()
-
-
 def test_no_solution_text_leaks_into_the_zip(tmp_path):
     assert main(['starter', 'build', '--out', str(tmp_path)]) == 0
     starter_lines = {}
@@ -265,7 +223,8 @@ def test_marker_parsing_and_rendering():
     parts = starter.parse_regions(text, starter.PYTHON, 'm.py')
     regions = [p for p in parts if isinstance(p, starter.Region)]
     assert [(r.name, r.stub, r.body) for r in regions] == [
-        ('f', (), ('    y = 2 * x',)), (None, (), ('def helper():', '    pass')), (None, ('return 0', ''), ('    return 1',))]
+        ('f', (), ('    y = 2 * x',)), (None, (), ('def helper():', '    pass')),
+        (None, ('return 0', ''), ('    return 1',))]
     assert starter.render(parts) == textwrap.dedent('''\
         def f(x):
             """Doc."""
@@ -402,8 +361,10 @@ PART1_CALLS = {
     'conv_forward_naive': 'from cs231n.layers import conv_forward_naive\n'
                           'conv_forward_naive(x4, np.ones((2, 3, 3, 3)), np.ones(2), conv_param)',
     'conv_backward_naive': 'from cs231n.layers import conv_backward_naive\n'
-                           'conv_backward_naive(np.ones((4, 2, 5, 5)), (x4, np.ones((2, 3, 3, 3)), np.ones(2), conv_param))',
-    'max_pool_forward_naive': 'from cs231n.layers import max_pool_forward_naive\nmax_pool_forward_naive(x4, pool_param)',
+                           'conv_backward_naive(np.ones((4, 2, 5, 5)), '
+                           '(x4, np.ones((2, 3, 3, 3)), np.ones(2), conv_param))',
+    'max_pool_forward_naive': 'from cs231n.layers import max_pool_forward_naive\n'
+                              'max_pool_forward_naive(x4, pool_param)',
     'max_pool_backward_naive': 'from cs231n.layers import max_pool_backward_naive\n'
                                'max_pool_backward_naive(np.ones((4, 3, 2, 2)), (x4, pool_param))',
 }

@@ -10,7 +10,7 @@ from graders.classroom.batch import run_batch
 from graders.classroom.gradebook import write_class_outputs
 from graders.cli import main
 from graders.engine.rubric import load_rubric
-from tests.batch.test_dashboard import CONV, check, write_status
+from tests.helpers import CONV, check, write_status
 
 HEADER = 'student,check,points,reason,who\n'
 
@@ -30,12 +30,15 @@ def book_of(out):
 
 def test_overrides_apply_everywhere_beside_the_machine_verdict_and_survive_a_regrade(tmp_path, capsys):
     out = small_class(tmp_path)
-    (out / 'overrides.csv').write_text(HEADER + 'alice,Q8.3/conv_backward_naive,1,"pad 0: her padding is right, see #41",TA Kim\n'
+    (out / 'overrides.csv').write_text(HEADER
+                                       + 'alice,Q8.3/conv_backward_naive,1,"pad 0: her padding is right, see #41",'
+                                       'TA Kim\n'
                                        'bob,Q8.1,0,copied softmax (honor code case 7),Prof. Lee\n')
     assert main(['gradebook', str(out)]) == 0
     assert '2 applied, 0 not applied' in capsys.readouterr().out
     book = book_of(out)
-    assert (book.loc['alice', 'Q8.3'], book.loc['alice', 'total'], book.loc['alice', 'machine total']) == ('1.0', '2.5', '1.9')
+    assert (book.loc['alice', 'Q8.3'], book.loc['alice', 'total'], book.loc['alice', 'machine total']) == \
+        ('1.0', '2.5', '1.9')
     assert book.loc['alice', 'overrides'] == \
         'Q8.3/test_conv_backward_naive 0.4 -> 1 of 1 (pad 0: her padding is right, see #41; TA Kim)'
     assert (book.loc['bob', 'Q8.1'], book.loc['bob', 'total'], book.loc['bob', 'machine total']) == ('0.0', '', '')
@@ -77,7 +80,8 @@ def test_rows_that_cannot_be_applied_are_reported_never_dropped(tmp_path, capsys
     printed = capsys.readouterr().out
     assert '1 applied, 4 not applied' in printed
     assert "line 2 (alice, Q8.3/test_conv_forward_naive) not applied: Q8.3/test_conv_forward_naive is not a check " \
-           "of this grade (it no longer exists, or did not run): Q8.3's checks are Q8.3/test_conv_backward_naive" in printed
+           "of this grade (it no longer exists, or did not run): Q8.3's checks are " \
+           "Q8.3/test_conv_backward_naive" in printed
     assert "no student 'alcie' in this batch (did you mean 'alice'?)" in printed
     assert 'part2 is not a grade (grader-error): regrade it first' in printed
     assert 'more than the check is worth (1)' in printed
@@ -107,13 +111,15 @@ def test_a_malformed_file_is_refused_naming_each_line_before_anything_is_written
     assert err.count('\n') == 1 and err.startswith('hw1grade: error: ') and '8 malformed rows' in err
     for line, words in [(4, "points 'three' is not a number"), (5, '6 fields, expected 5'),
                         (6, 'Q8.9 is not a question of the rubric'), (7, 'already overridden on line 3'),
-                        (8, 'no reason'), (9, 'its check Q8.3/test_conv_backward_naive on line 3: keep one'), (10, 'negative'),
+                        (8, 'no reason'), (9, 'its check Q8.3/test_conv_backward_naive on line 3: keep one'),
+                        (10, 'negative'),
                         (11, "more than Q8.1 is worth (3)")]:
         assert f'line {line}: ' in err and words in err, (line, words)
     assert not (out / 'gradebook.csv').exists() and not (out / 'index.html').exists()
     (out / 'overrides.csv').write_text('student,item,points\nalice,Q8.1,1\n')
-    with pytest.raises(overrides.OverridesError, match='line 1: the header must name the columns student, check, '
-                                                      'points, reason, who .*missing: check, reason, who; unknown: item'):
+    with pytest.raises(overrides.OverridesError,
+                       match='line 1: the header must name the columns student, check, '
+                             'points, reason, who .*missing: check, reason, who; unknown: item'):
         write_class_outputs(out, load_rubric())
     # batch reads it before grading anything
     with pytest.raises(overrides.OverridesError):
@@ -133,4 +139,5 @@ def test_the_check_ids_are_the_ones_status_json_keeps(tmp_path):
     assert json.loads(json.dumps(entries)) == entries
     from graders.engine.graded import Graded
     from graders.engine.report import html_report
-    assert f'<code class="id">{CONV}</code>' in html_report(Graded('a.zip', 1, load_rubric(), [ScoredCheck(result, '8.3.6', 0.0, 1.25)], 1.0))
+    graded = Graded('a.zip', 1, load_rubric(), [ScoredCheck(result, '8.3.6', 0.0, 1.25)], 1.0)
+    assert f'<code class="id">{CONV}</code>' in html_report(graded)

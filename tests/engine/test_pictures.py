@@ -15,7 +15,7 @@ from graders.engine.plugin import CheckResult
 from graders.engine.report import REPORT_PICTURE_BYTES, REPORT_PICTURES, Graded, html_report
 from graders.engine.results import score_checks
 from graders.engine.rubric import load_rubric
-from tests.test_similarity import render
+from tests.helpers import render
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)"')
 

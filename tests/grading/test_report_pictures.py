@@ -12,8 +12,7 @@ from PIL import Image
 from fixtures import hostile_trees as ht
 from graders.engine.grade import grade
 from graders.engine.pictures import THUMBNAIL_SIDE
-from tests.helpers import EXAMPLES
-from tests.test_similarity import render
+from tests.helpers import EXAMPLES, render
 
 IMG = re.compile(r'<img src="data:image/png;base64,([A-Za-z0-9+/=]+)" alt="([^"]*)"')
 
