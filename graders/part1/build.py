@@ -57,6 +57,7 @@ from pathlib import Path
 from graders.engine import untrusted
 from graders.engine.sandbox import Sandbox
 from graders.engine.untrusted import UnsafeFile
+from graders.inside.shown_paths import short_paths
 
 BUILD_TIMEOUT = 300.0
 LOG_CHARS = 3000
@@ -125,7 +126,10 @@ def _built_modules(build_dir: Path) -> list[str]:
             if e.kind == untrusted.FILE and is_extension_module(e.name)]
 
 
-def _tail(text: str) -> str:
+def _tail(text: str, root: Path) -> str:
+    """The build's output as the student reads it: its files named relative to the submission
+    (`cs231n/im2col_cython.pyx`, `Cython/Build/Dependencies.py`, never the grader's folders), its end only."""
+    text = short_paths(text, (root,))
     return text if len(text) <= LOG_CHARS else '[...]\n' + text[-LOG_CHARS:]
 
 
@@ -155,7 +159,7 @@ def _compile(build_dir: Path, sandbox: Sandbox, package: str, timeout: float) ->
     first = None
     for argv, notes in attempts:
         run = sandbox.run(argv, cwd=build_dir, timeout=timeout, env=sandbox.env())
-        log = _tail((run.stdout + '\n' + run.stderr).strip())
+        log = _tail((run.stdout + '\n' + run.stderr).strip(), build_dir.parent)
         if run.ok and _built_modules(build_dir):
             return BuildResult(True, 'built %s' % ', '.join(_built_modules(build_dir)), notes, log)
         first = first or (run, log)

@@ -51,6 +51,9 @@ def test_broken_pyx_gives_a_clear_message(scratch, make_sandbox):
     assert not result.ok and result.notes == ()
     assert 'python setup.py build_ext --inplace' in result.message
     assert 'im2col_cython.pyx' in result.message  # Cython's own error, quoted
+    # Its traceback names files as the student knows them, never the grading machine's folders (issue 18).
+    assert 'File "Cython/Build/' in result.message and 'File "cs231n/setup.py"' in result.message
+    assert 'site-packages' not in result.message and '/submission' not in result.message
 
 
 def test_missing_setup_py(scratch, make_sandbox):
