@@ -304,7 +304,7 @@ class Record:
     def save(self, path: Path) -> None:
         arrays: dict = {}
         index = {key: _store(value, arrays) for key, value in sorted(self.cases.items())}
-        meta = json.dumps({'cases': index, 'kinds': self.kinds}, sort_keys=True).encode()
+        meta = json.dumps({'cases': index, 'kinds': self.kinds, 'numpy': np.__version__}, sort_keys=True).encode()
         arrays['__index__'] = np.frombuffer(meta, dtype=np.uint8)
         # np.savez's format, written with fixed dates: the same inputs give the same bytes (the starter
         # zip is byte-identical from build to build).
@@ -323,14 +323,16 @@ class Replay:
         with np.load(path, allow_pickle=False) as data:
             self.arrays = {k: data[k] for k in data.files if k != '__index__'}
             meta = json.loads(bytes(data['__index__']).decode())
-        self.cases, self.kinds = meta['cases'], meta['kinds']
+        self.cases, self.kinds, self.numpy = meta['cases'], meta['kinds'], meta.get('numpy', '')
 
     def lookup(self, name: str, args, kwargs):
         key = digest(name, args, kwargs)
         if key not in self.cases:
+            numpy_note = '' if self.numpy == np.__version__ else \
+                f'; its inputs were drawn with numpy {self.numpy}, this is numpy {np.__version__}'
             raise NoStoredCase(f'the self-check has no stored expected result of {name.split(":")[-1]} for '
                                'these inputs (were given files changed? `python check.py` compares with '
-                               'the inputs the starter was built with)')
+                               f'the inputs the starter was built with{numpy_note})')
         return _load(self.cases[key], self.arrays)
 
     def replay_class(self, module: str, class_name: str, methods: list[str]) -> type:
