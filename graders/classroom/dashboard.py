@@ -53,7 +53,8 @@ _PATTERNS = [
     (re.compile(r'0x[0-9a-fA-F]+'), '<hex>'),
     (re.compile(r"'[^'\n]{1,80}'|\"[^\"\n]{1,80}\""), "'<name>'"),                  # quoted names and values
     (re.compile(r'[(\[]\s*-?\d+(?:\s*,\s*-?\d+)*\s*,?\s*[)\]]'), '<shape>'),         # (2, 3, 5, 5), (37,), [1, 2]
-    (re.compile(r'[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)|[-+]?\d*\.\d+|\d{3,}'), '<x>'),   # 3.1e-01, 0.5, 1000
+    # 3.1e-01, -0.5, 1000, not inside a name (cs231n, conv2d)
+    (re.compile(r'(?<![\w.])[-+]?(?:(?:\d+\.\d*|\.\d+|\d+)[eE][-+]?\d+|\d*\.\d+|\d{3,})(?!\w|\.\d)'), '<x>'),
 ]
 
 
