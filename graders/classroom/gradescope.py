@@ -43,9 +43,15 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
 from graders import paths
 from graders.engine.intake import PART_FOLDERS, part_from_listing, part_from_name
+from graders.engine.outcome import UserError
 from graders.files import deterministic_zip
+
+if TYPE_CHECKING:
+    from graders.engine.graded import Graded
 
 REPO = paths.REPO
 TEMPLATES = Path(__file__).resolve().parent / 'gradescope_bundle'
@@ -103,22 +109,27 @@ def part_budget_seconds(rubric, part: int) -> float | None:
     return Budget.from_rubric(rubric.settings, part).seconds
 
 
+class ExportError(UserError, ValueError):
+    """The bundle cannot be made as asked (a time limit outside Gradescope's range or under the rubric's
+    grading budget, an unknown layout): `hw1grade export` exits 2 with this message."""
+
+
 def check_time_limit(config: BundleConfig, rubric) -> None:
     """Refuse an export whose time limit cannot hold the grade it asks for: staff learn it now, not from
     students' "Killed"."""
     if not 1 <= config.time_limit_minutes <= GRADESCOPE_MAX_MINUTES:
-        raise ValueError(f'--time-limit must be 1-{GRADESCOPE_MAX_MINUTES} minutes (Gradescope\'s range), '
-                         f'not {config.time_limit_minutes}')
+        raise ExportError(f'--time-limit must be 1-{GRADESCOPE_MAX_MINUTES} minutes (Gradescope\'s range), '
+                          f'not {config.time_limit_minutes}')
     parts = {'auto': (1, 2), '1': (1,), '2': (2,), 'both': (1, 2)}[config.part]
     budgets = [part_budget_seconds(rubric, p) for p in parts]
     # auto grades one part per upload usually, but both when both are uploaded: plan for the sum.
     needed = sum(b for b in budgets if b)
     if needed and needed > config.deadline_seconds:
-        raise ValueError(f'the rubric\'s grading budget for part(s) {"+".join(map(str, parts))} is '
-                         f'{needed:.0f} s, over the {config.deadline_seconds:.0f} s that a '
-                         f'{config.time_limit_minutes}-minute Gradescope limit leaves (minus {MARGIN_SECONDS} s '
-                         'to write results.json): raise --time-limit (and the assignment\'s timeout on '
-                         'Gradescope), or export one part per assignment')
+        raise ExportError(f'the rubric\'s grading budget for part(s) {"+".join(map(str, parts))} is '
+                          f'{needed:.0f} s, over the {config.deadline_seconds:.0f} s that a '
+                          f'{config.time_limit_minutes}-minute Gradescope limit leaves (minus {MARGIN_SECONDS} s '
+                          'to write results.json): raise --time-limit (and the assignment\'s timeout on '
+                          'Gradescope), or export one part per assignment')
 
 
 def build_autograder(out: Path, *, cifar10: Path | None = None, labels: Path | None = None,
@@ -127,7 +138,7 @@ def build_autograder(out: Path, *, cifar10: Path | None = None, labels: Path | N
     """Write OUT/autograder.zip; returns its path."""
     from graders.engine.rubric import load_rubric
     if config.part not in LAYOUTS:
-        raise ValueError(f'part must be one of {", ".join(LAYOUTS)}, not {config.part!r}')
+        raise ExportError(f'part must be one of {", ".join(LAYOUTS)}, not {config.part!r}')
     check_time_limit(config, load_rubric(repo / paths.RUBRIC_FILE.relative_to(paths.REPO)))
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
@@ -241,9 +252,9 @@ def merge_documents(documents: list[tuple[Upload, dict]]) -> dict:
 
 def _missing_part(rubric, part: int, layout: str) -> 'Graded':
     """Every item of `part` failed with what to upload: the assignment wants it and it is not there."""
+    from graders.engine.graded import Graded
     from graders.engine.outcome import Status
     from graders.engine.plugin import SessionContext, run_checks
-    from graders.engine.graded import Graded
     from graders.engine.results import score_checks
     other = PART_FOLDERS[3 - part]
     why = (f'No {PART_FOLDERS[part]}.zip was uploaded' + (f' (this assignment grades both parts: upload '

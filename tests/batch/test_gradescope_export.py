@@ -60,9 +60,11 @@ def test_the_course_secret_and_labels_travel_in_data(tmp_path):
 
 
 @pytest.mark.parametrize('minutes', ['0', '41'])
-def test_a_time_limit_gradescope_cannot_set_is_refused(tmp_path, minutes):
-    with pytest.raises(ValueError, match='1-40 minutes'):
-        export(tmp_path, '--time-limit', minutes)
+def test_a_time_limit_gradescope_cannot_set_is_refused(tmp_path, minutes, capsys):
+    # A user error (gradescope.ExportError): one line and exit 2, no traceback (graders/cli.py).
+    assert cli.main(['export', 'gradescope', '--out', str(tmp_path), '--time-limit', minutes]) == 2
+    assert capsys.readouterr().err.startswith('hw1grade: error: --time-limit must be 1-40 minutes')
+    assert not (tmp_path / 'autograder.zip').exists()
 
 
 def test_a_time_limit_below_the_rubrics_budget_is_refused():
