@@ -5,8 +5,8 @@ import nbformat
 import pytest
 
 from fixtures import corpus2019
-from graders.notebooks import figures as nf
 from graders.notebooks import budget
+from graders.notebooks import figures as nf
 from graders.notebooks import grading as ng
 from graders.notebooks.runner import NOTEBOOKS
 from tests.helpers import ROOT

@@ -4,8 +4,8 @@ import json
 import jsonschema
 import pytest
 
-from graders.engine.plugin import CheckResult
 from graders.engine.graded import Graded
+from graders.engine.plugin import CheckResult
 from graders.engine.report import html_report, terminal_table
 from graders.engine.results import SCHEMA_FILE, build_results, question_totals, score_checks, write_results
 from graders.engine.rubric import load_rubric, share_points

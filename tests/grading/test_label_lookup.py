@@ -153,11 +153,12 @@ def test_crosscheck_flags_predictions_that_do_not_come_from_the_submitted_model(
 
     # What the submitted model predicts, as a student's test.py would write it.
     import sys
+
     import torch
     sys.path.insert(0, str(folder))
     try:
-        from models.mymodel import MyModel
         from graders.inside.part2_probe import predict_with_weights
+        from models.mymodel import MyModel
         own = predict_with_weights(MyModel((3, 32, 32), 16, 3, 10), str(folder / 'mymodel_weights.pt'),
                                    np.load(images_path))['flip_tta']
     finally:

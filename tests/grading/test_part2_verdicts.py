@@ -18,15 +18,15 @@ import numpy as np
 import pytest
 
 from fixtures import part2_mutants as mutants
-from graders.data import cifar10
 from graders import cli
-from graders.engine.bridge import SubmissionRaised
-from graders.data.challenge import build_challenge, load_labels
-from graders.engine.grade import grade
-from graders.part2.models import explain
 from graders.course.part2_runs import MODELS, make_pdf, prepare_workdir, render_notebooks
+from graders.data import cifar10
+from graders.data.challenge import build_challenge, load_labels
+from graders.engine.bridge import SubmissionRaised
+from graders.engine.grade import grade
 from graders.engine.results import SCHEMA_FILE
 from graders.engine.rubric import Rubric, load_rubric
+from graders.part2.models import explain
 from tests.helpers import train
 
 pytestmark = pytest.mark.slow
