@@ -58,6 +58,7 @@ from graders.engine.pictures import Picture
 from graders.engine.untrusted import Untrusted
 from graders.inside.course_env import NOTES_ENV
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER_CELL
+from graders.inside.shown_paths import short_paths
 from graders.data.withheld import real_test_labels, withheld_cifar10
 from graders.notebooks.claims import claimed_accuracies, format_claims
 from graders.notebooks.budget import (DEFAULT_BUDGET, KERNEL_MARGIN, MIN_START, RUN_ORDER, SUBMISSION_PROBE_SECONDS,
@@ -250,7 +251,8 @@ def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadlin
             raise Untrusted('the notebook runner wrote no summary')
         return parse_summary(raw, list(probes)), ended, ''
     except Untrusted as e:
-        tail = result.stderr.strip()[-TEXT_CHARS:]
+        # the runner's own traceback, its files as a student names them (graders/inside/shown_paths.py)
+        tail = short_paths(result.stderr.strip()[-4 * TEXT_CHARS:], (root,))[-TEXT_CHARS:]
         exit_text = ended or result.killed or sandbox.describe_exit(result.returncode)
         return None, ended, f'{e} ({exit_text})' + (f':\n{tail}' if tail else '')
 
