@@ -104,6 +104,7 @@ def source_files() -> dict[str, bytes]:
     files = {'check.py': (FILES / 'check.py').read_bytes(),
              f'{ROOT}/__init__.py': b'',
              f'{ROOT}/runtime.py': (FILES / ROOT / 'runtime.py').read_bytes(),
+             f'{ROOT}/pytest.ini': (FILES / ROOT / 'pytest.ini').read_bytes(),
              f'{ROOT}/engine/__init__.py': b'',
              f'{ROOT}/rubric.json': (json.dumps(visible_rubric(), indent=1, sort_keys=True) + '\n').encode()}
     for part in PARTS:

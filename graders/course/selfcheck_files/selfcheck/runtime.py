@@ -557,7 +557,7 @@ def run(part: int, root: Path, mode: str = 'replay', select: str | None = None) 
     cwd = os.getcwd()
     os.chdir(session.root)
     args = [str(checks_dir), '-p', 'no:cacheprovider', '-p', 'no:terminal', '-p', 'no:randomly',
-            '--rootdir', str(checks_dir), '-c', os.devnull, '--import-mode=importlib', '-W', 'ignore']
+            '--rootdir', str(checks_dir), '-c', str(HERE / 'pytest.ini'), '--import-mode=importlib', '-W', 'ignore']
     if select:
         args += ['-k', select]
     try:
