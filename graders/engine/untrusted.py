@@ -61,6 +61,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import BinaryIO
 
+from graders.engine.outcome import SubmissionError
+
 MiB = 1 << 20
 
 DIR_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC
@@ -71,7 +73,7 @@ CREATE_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEX
 FILE, DIR, LINK, OTHER = 'file', 'folder', 'symbolic link', 'special file'
 
 
-class Untrusted(ValueError):
+class Untrusted(SubmissionError, ValueError):
     """Data from the sandbox or a submission that is not what it must be (a file refused here, a summary
     or reply that does not validate); `str()` says why."""
 

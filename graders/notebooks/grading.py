@@ -103,18 +103,25 @@ MakeSandbox = Callable[..., Sandbox]
 
 # -- reading the submitted notebooks ----------------------------------------------------------------
 
-def snapshot_notebooks(root: Path, names: Sequence[str] = NOTEBOOKS) -> dict[str, bytes | Untrusted | None]:
-    """The submitted notebooks as bytes (None: missing; Untrusted: unreadable), read as data.
+@dataclasses.dataclass(frozen=True)
+class Submitted:
+    """One notebook as submitted: its bytes (None when it is missing), or why it could not be read."""
+    data: bytes | None = None
+    unreadable: str = ''
+
+
+def snapshot_notebooks(root: Path, names: Sequence[str] = NOTEBOOKS) -> dict[str, Submitted]:
+    """The submitted notebooks, read as data (a `Submitted` for each name).
 
     Take it right after intake, before any submission code ran in the scratch copy, and pass it to
     `run_submission_notebooks`: what is executed and what counts as claimed is then what was submitted.
     """
-    snapshot: dict[str, bytes | Untrusted | None] = {}
+    snapshot: dict[str, Submitted] = {}
     for name in names:
         try:
-            snapshot[name] = untrusted.read_file(root, (name,), NOTEBOOK_BYTES)
+            snapshot[name] = Submitted(untrusted.read_file(root, (name,), NOTEBOOK_BYTES))
         except Untrusted as e:
-            snapshot[name] = e
+            snapshot[name] = Submitted(unreadable=str(e))
     return snapshot
 
 
@@ -257,16 +264,17 @@ def _run_one(sandbox: Sandbox, root: Path, name: str, nb_inside: str, *, deadlin
         return None, ended, f'{e} ({exit_text})' + (f':\n{tail}' if tail else '')
 
 
-def _parse_notebooks(snapshot: Mapping[str, bytes | Untrusted | None], names: Sequence[str]
+def _parse_notebooks(snapshot: Mapping[str, Submitted], names: Sequence[str]
                      ) -> tuple[dict[str, dict], dict[str, tuple[Any, dict[str, float], bytes]]]:
     """(reports of the notebooks that cannot run, {name: (notebook, claims, bytes)} of the others)."""
     reports, notebooks = {}, {}
     for name in names:
-        raw = snapshot.get(name)
-        if raw is None:
+        submitted = snapshot.get(name, Submitted())
+        raw = submitted.data
+        if submitted.unreadable:
+            reports[name] = not_run(name, 'unreadable', [submitted.unreadable])
+        elif raw is None:
             reports[name] = not_run(name, 'missing', [f'{name} is not in the submission'])
-        elif isinstance(raw, Untrusted):
-            reports[name] = not_run(name, 'unreadable', [str(raw)])
         else:
             try:
                 nb = nbformat.reads(raw.decode('utf-8'), as_version=4)
@@ -341,7 +349,7 @@ def _run_in_sandbox(root: Path, notebooks: Mapping[str, tuple[Any, dict[str, flo
 def run_submission_notebooks(root: Path, make_sandbox: MakeSandbox | None = None, *,
                              budget_s: float = DEFAULT_BUDGET, names: Sequence[str] = NOTEBOOKS,
                              parallel: int = 2, timeout_per_cell: int = DEFAULT_TIMEOUT_PER_CELL,
-                             snapshot: Mapping[str, bytes | Untrusted | None] | None = None,
+                             snapshot: Mapping[str, Submitted] | None = None,
                              cifar_dir: Path | None = None) -> list[dict]:
     """Execute the submission's notebooks `names` (in `root`) in the sandbox; one report dict each, in
     the order of `names`: name, status ('ok', 'error in cell N', 'timed out at cell N', 'kernel died
