@@ -96,7 +96,8 @@ def histogram(values: list[float], maximum: float, title: str, bins: int = 10) -
         x = left + i * bar
         lo, hi = maximum * i / bins, maximum * (i + 1) / bins
         body.append(f'<rect x="{x + 1:.1f}" y="{height - bottom - h:.1f}" width="{bar - 2:.1f}" height="{h:.1f}" '
-                    f'fill="#1565c0"><title>{count} student{"s" * (count != 1)}: {lo:.3g} to {hi:.3g} points</title></rect>')
+                    f'fill="#1565c0"><title>{count} student{"s" * (count != 1)}: {lo:.3g} to {hi:.3g} points'
+                    '</title></rect>')
         if count:
             body.append(f'<text x="{x + bar / 2:.1f}" y="{height - bottom - h - 2:.1f}" font-size="9" '
                         f'text-anchor="middle">{count}</text>')
@@ -284,13 +285,14 @@ def render(parts: list[PartRecord], book, standings, overrides, rubric, *, simil
                        '</p><ul>' + ''.join(f'<li>{e(u.text)}</li>' for u in overrides.unapplied) + '</ul></div>')
         if overrides.applied:
             out.append('<table><tr><th>student</th><th>item</th><th>grader\'s verdict</th>'
-                       '<th class="num">grader\'s points</th><th class="num">override</th><th>reason</th><th>by</th></tr>')
+                       '<th class="num">grader\'s points</th><th class="num">override</th><th>reason</th>'
+                       '<th>by</th></tr>')
             for a in overrides.applied:
                 o = a.override
                 out.append(f'<tr><td><a href="{e(o.student)}/{a.label}/report.html">{e(o.student)}</a></td>'
                            f'<td>{e(o.item)}</td><td>{e(a.machine_status)}</td>'
                            f'<td class="num">{a.machine_points:g} / {a.possible:g}</td>'
-                           f'<td class="num"><b>{o.points:g}</b></td><td>{e(o.reason)}</td><td>{e(o.who)}</td></tr>')
+                           f'<td class="num"><b>{a.points:g}</b></td><td>{e(o.reason)}</td><td>{e(o.who)}</td></tr>')
             out.append('</table>')
 
     # histograms

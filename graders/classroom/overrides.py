@@ -11,8 +11,9 @@ A TA who decides, on a regrade request, that a check was wrong for one student w
   `test_` prefix may be left out; the report and the dashboard show each check's id), or a question,
   `Q8.3`. The part follows from the question.
 - `points`: what the item is worth for this student from now on (not a difference): 0 up to the
-  item's points. A question override replaces the question's total; a check override replaces that
-  check's points and the question's total moves with it.
+  item's points, or `full` (all of the item's points in this grade: a check's share depends on which
+  checks ran, so `full` is safer than copying a number). A question override replaces the question's
+  total; a check override replaces that check's points and the question's total moves with it.
 - `reason`, `who`: required; the reason is shown in the student's report.
 
 Where it lives: `OUT/overrides.csv`, beside the status files it amends, and nowhere else: every command
@@ -74,7 +75,7 @@ class Override:
     item: str             # 'Q8.3' or 'Q8.3/test_conv_backward_naive'
     question: str
     label: str            # the question's part: 'part1' | 'part2'
-    points: float
+    points: float | None  # None: `full`, whatever the item is worth in this grade
     reason: str
     who: str
 
@@ -91,11 +92,12 @@ class Applied:
     machine_points: float
     possible: float
     machine_status: str   # the check's status, or the question's 'earned/possible'
+    points: float         # what the item is worth now
 
     @property
     def text(self) -> str:
         o = self.override
-        return f'{o.item} {self.machine_points:g} -> {o.points:g} of {self.possible:g} ({o.reason}; {o.who})'
+        return f'{o.item} {self.machine_points:g} -> {self.points:g} of {self.possible:g} ({o.reason}; {o.who})'
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,8 @@ class Unapplied:
 
     @property
     def text(self) -> str:
-        return f'{FILE} line {self.override.line} ({self.override.student}, {self.override.item}) not applied: {self.why}'
+        o = self.override
+        return f'{FILE} line {o.line} ({o.student}, {o.item}) not applied: {self.why}'
 
 
 @dataclass
@@ -207,13 +210,16 @@ def parse(text: str, rubric: Rubric, name: str = FILE) -> list[Override]:
         if question and question not in rubric.questions:
             why.append(f'{question} is not a question of the rubric ({", ".join(rubric.questions)})')
             question = ''
-        points = _number(cell['points'])
-        if points is None:
-            why.append(f'points {cell["points"]!r} is not a number')
-        elif points < 0:
-            why.append(f'points {points:g} is negative (points are what the item is worth now, not a deduction)')
-        elif question and points > rubric.questions[question].points:
-            why.append(f'points {points:g} is more than {question} is worth ({rubric.questions[question].points:g})')
+        points = None   # `full`: all of the item's points in this grade, resolved when applied
+        if cell['points'].lower() != 'full':
+            points = _number(cell['points'])
+            if points is None:
+                why.append(f'points {cell["points"]!r} is not a number (nor `full`)')
+            elif points < 0:
+                why.append(f'points {points:g} is negative (points are what the item is worth now, not a deduction)')
+            elif question and points > rubric.questions[question].points:
+                why.append(f'points {points:g} is more than {question} is worth '
+                           f'({rubric.questions[question].points:g})')
         if not cell['reason']:
             why.append('no reason (the student reads it in the report)')
         if not cell['who']:
@@ -227,7 +233,7 @@ def parse(text: str, rubric: Rubric, name: str = FILE) -> list[Override]:
             continue
         first_line[key] = line
         overrides.append(Override(line, cell['student'], item, question, f'part{rubric.questions[question].part}',
-                                  float(points), cell['reason'], cell['who']))
+                                  points, cell['reason'], cell['who']))
     for o in overrides:   # a question and one of its checks: which one would count is not clear
         if o.is_question:
             for other in overrides:
@@ -262,12 +268,14 @@ def apply(records: list[dict], overrides: list[Override], rubric: Rubric) -> Out
         record = changed.setdefault((o.student, label), {**part.raw, 'questions': dict(part.questions)})
         earned, possible = record['questions'].get(o.question, (0.0, rubric.questions[o.question].points))
         if o.is_question:
-            result.applied.append(Applied(o, label, earned, possible, f'{earned:g} / {possible:g}'))
-            record['questions'][o.question] = (round(o.points, 2), possible)
+            points = possible if o.points is None else o.points
+            result.applied.append(Applied(o, label, earned, possible, f'{earned:g} / {possible:g}', points))
+            record['questions'][o.question] = (round(points, 2), possible)
         else:
             check = part.check(o.item)
-            result.applied.append(Applied(o, label, check.score, check.max_score, check.status))
-            record['questions'][o.question] = (round(earned - check.score + o.points, 2), possible)
+            points = check.max_score if o.points is None else o.points
+            result.applied.append(Applied(o, label, check.score, check.max_score, check.status, points))
+            record['questions'][o.question] = (round(earned - check.score + points, 2), possible)
     for key, record in changed.items():
         record['score'] = round(sum(earned for earned, _ in record['questions'].values()), 2)
         record['machine_score'] = parts[key].score
@@ -292,7 +300,7 @@ def _why_not(o: Override, part: PartRecord | None, label: str, students: set) ->
         ids = ', '.join(c.id for c in part.checks if c.question == o.question) or 'none'
         return (f'{o.item} is not a check of this grade (it no longer exists, or did not run): {o.question}\'s '
                 f'checks are {ids}; override the question instead, or fix the id')
-    if o.points > check.max_score + 1e-9:
+    if o.points is not None and o.points > check.max_score + 1e-9:
         return f'points {o.points:g} is more than the check is worth ({check.max_score:g})'
     return ''
 
@@ -327,7 +335,7 @@ def report_block(applied: list[Applied], unapplied: list[Unapplied], machine: fl
     e = html.escape
     rows = ''.join(
         f'<tr><td>{e(a.override.item)}</td><td>{e(a.machine_status)}</td>'
-        f'<td class="num">{a.machine_points:g} / {a.possible:g}</td><td class="num"><b>{a.override.points:g}</b></td>'
+        f'<td class="num">{a.machine_points:g} / {a.possible:g}</td><td class="num"><b>{a.points:g}</b></td>'
         f'<td>{e(a.override.reason)}</td><td>{e(a.override.who)}</td></tr>' for a in applied)
     parts = [BEGIN, '<section class="overrides" style="border:2px solid #1a5fb4;padding:.5em 1em;margin:1em 0">',
              '<h2>Staff overrides</h2>']

@@ -31,7 +31,7 @@ def book_of(out):
 def test_overrides_apply_everywhere_beside_the_machine_verdict_and_survive_a_regrade(tmp_path, capsys):
     out = small_class(tmp_path)
     (out / 'overrides.csv').write_text(HEADER
-                                       + 'alice,Q8.3/conv_backward_naive,1,"pad 0: her padding is right, see #41",'
+                                       + 'alice,Q8.3/conv_backward_naive,full,"pad 0: her padding is right, see #41",'
                                        'TA Kim\n'
                                        'bob,Q8.1,0,copied softmax (honor code case 7),Prof. Lee\n')
     assert main(['gradebook', str(out)]) == 0
