@@ -31,7 +31,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from graders.classroom.records import CLAIMED, GRADERS, PartRecord
+from graders.classroom.records import CLAIMED, FLAG, GRADERS, PartRecord
 from graders.engine.outcome import Status
 
 PARTS = ('part1', 'part2')
@@ -173,7 +173,7 @@ def claim_points(parts: list[PartRecord]) -> list[Point]:
             if isinstance(claimed, (int, float)) and isinstance(measured, (int, float)):
                 model = check.id.split('/', 1)[0]
                 points.append(Point(float(claimed), float(measured), f'{model} log (Part 2)', part.student,
-                                    'flag' in check.measured))
+                                    FLAG in check.measured))
         for nb in part.notebooks:
             for kind, claimed in nb.claimed.items():
                 measured = nb.measured.get(kind)

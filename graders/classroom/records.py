@@ -21,11 +21,13 @@ import math
 from dataclasses import dataclass, field
 
 from graders.engine.untrusted import clean_text
+from graders.part2 import deliverables
 
 # A check's message as the class views keep it: enough for the example of a failure group.
 MESSAGE_CHARS = 2000
-# The figure that the Part 2 log checks record (graders/part2/deliverables.py check_log), and the grader's.
-CLAIMED, GRADERS = 'claimed test accuracy', "grader's accuracy"
+# The figures the Part 2 log checks record (graders/part2/deliverables.py check_log): the claim, the grader's
+# own accuracy, and the flag of a claim the grader's measurement cannot explain.
+CLAIMED, GRADERS, FLAG = deliverables.CLAIMED, deliverables.GRADERS_ACCURACY, deliverables.FLAG
 
 
 def _number(value) -> float | None:

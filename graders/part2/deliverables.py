@@ -19,6 +19,9 @@ from graders.engine.plugin import PICTURE, fail
 from graders.part2.train_log import PROGRESS, TEST, parse_train_log
 
 PROBE = 'part2_probe'
+# The figures `check_log` records (record_property) that the class views read back (graders/classroom/
+# records.py, dashboard.py: claimed vs measured): named once, here, where they are written.
+CLAIMED, GRADERS_ACCURACY, FLAG = 'claimed test accuracy', "grader's accuracy", 'flag'
 TEXT_BYTES = 20 << 20         # logs and extra.md longer than this are read up to here
 MAX_FILES = 5000
 BLANK_STD = 1.0               # grayscale spread (0-255) of a single-colour image is 0
@@ -137,12 +140,12 @@ def check_log(root: Path, files: list[str], model: str, record, measured: dict, 
         fail(f'{path} does not end with the "test set: ..." line: training did not finish, or the log was '
              f'cut ({len(log.steps)} progress lines)')
     claimed = log.test_accuracy
-    record('claimed test accuracy', round(claimed, 4))
+    record(CLAIMED, round(claimed, 4))
     if model in measured:
-        record("grader's accuracy", round(measured[model], 4))
+        record(GRADERS_ACCURACY, round(measured[model], 4))
     why = implausible_claim(model, claimed, measured.get(model), settings)
     if why:
-        record('flag', 'claim the grader\'s measurement cannot explain')
+        record(FLAG, 'claim the grader\'s measurement cannot explain')
         notes.append(Note.review(f'flagged for review: {path} claims {claimed:.3f} test accuracy, {why}'))
     return claimed
 
