@@ -31,13 +31,13 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 
-from graders.classroom.records import CLAIMED, FLAG, GRADERS, PartRecord
+from graders.classroom.records import CLAIMED, FLAG, GRADERS, MISSING, PartRecord
 from graders.engine.outcome import Status
 
 PARTS = ('part1', 'part2')
-STATUS_ORDER = (*(str(s) for s in Status), 'missing')
+STATUS_ORDER = (*(str(s) for s in Status), MISSING)
 STATUS_COLOURS = {'graded': '#2e7d32', 'invalid': '#f9a825', 'grader-error': '#c62828', 'timeout': '#6a1b9a',
-                  'crash': '#ad1457', 'missing': '#9e9e9e'}
+                  'crash': '#ad1457', MISSING: '#9e9e9e'}
 TOP_CHECKS, TOP_TEMPLATES, NAMES_SHOWN, LEADERBOARD_ROWS = 25, 40, 8, 15
 TEMPLATE_CHARS, EXAMPLE_CHARS = 240, 600
 SERIES_COLOURS = ('#1565c0', '#ef6c00', '#2e7d32', '#6a1b9a', '#c62828', '#00838f', '#5d4037', '#ad1457',
@@ -179,7 +179,8 @@ def claim_points(parts: list[PartRecord]) -> list[Point]:
                 measured = nb.measured.get(kind)
                 if isinstance(claimed, (int, float)) and isinstance(measured, (int, float)):
                     points.append(Point(float(claimed), float(measured), f'{nb.name} {kind}', part.student,
-                                        any(kind in str(flag) for flag in nb.flags)))
+                                        # graders/notebooks/grading.py writes 'claimed <kind> accuracy ...'
+                                        any(str(flag).startswith(f'claimed {kind} ') for flag in nb.flags)))
     return points
 
 
@@ -265,7 +266,7 @@ def render(parts: list[PartRecord], book, standings, overrides, rubric, *, simil
     for part in parts:
         counts.setdefault(part.label, Counter())[part.status] += 1
     for label in PARTS:
-        counts[label]['missing'] = len(students) - sum(counts[label].values())
+        counts[label][MISSING] = len(students) - sum(counts[label].values())
     out.append(f'<h2 id="status">Submissions</h2><p>{len(students)} students.</p><table><tr><th>part</th>'
                + ''.join(f'<th class="num"><span class="chip" style="background:{STATUS_COLOURS[s]}"></span>'
                          f'{e(s)}</th>' for s in STATUS_ORDER) + '<th></th></tr>')
@@ -375,7 +376,7 @@ def render(parts: list[PartRecord], book, standings, overrides, rubric, *, simil
         cells = [f'<td id="student-{e(row["student"])}">{e(row["student"])}</td>']
         for label in PARTS:
             status, points = row[f'{label} status'], row[f'{label} points']
-            cells.append(f'<td>{e(status)}</td>' if status == 'missing' else
+            cells.append(f'<td>{e(status)}</td>' if status == MISSING else
                          f'<td><a href="{e(row["student"])}/{label}/report.html">{points:g}</a> {e(status)}</td>')
         total, machine = row['total'], row.get('machine total', '')
         shown = '<b>not a grade</b>' if total == '' else f'{float(total):g}'

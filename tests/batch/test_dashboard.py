@@ -145,3 +145,23 @@ def test_a_batch_of_the_examples_and_mutants_gives_the_dashboard_and_overrides_s
         assert again['lost'] == 0 and again['skipped'] + again.get('graded', 0) == 5
     image, console = render(out / 'index.html', tmp_path)
     assert console == [] and np.count_nonzero(image < 200) > 5000
+
+
+def test_a_notebooks_claims_reach_the_scatter_as_numbers():
+    """graders/notebooks/grading.py -> status.json's notebook_figures -> the dashboard's points."""
+    from graders.classroom.dashboard import claim_points
+    from graders.classroom.records import notebook_entries, read_part
+    from graders.notebooks import grading as ng
+    from graders.notebooks.figures import HW1GRADE
+    from graders.notebooks.runner import probes_without_test_labels
+    from tests.engine.test_notebook_grading import notebook, summary
+    parsed = ng.parse_summary(summary(errors=[], executed=[1, 2, 3],
+                                      probes={'val_acc': 0.41, 'test_predictions': [3, 1, 4, 1]}),
+                              list(probes_without_test_labels('softmax.ipynb')))
+    report = ng.notebook_report('softmax.ipynb', notebook('a', 'b', 'c'), {'test': 0.52, 'validation': 0.40},
+                                parsed, np.array([3, 1, 4, 0, 9]), starter=HW1GRADE)
+    entries = notebook_entries([report])
+    assert entries[0]['claimed'] == {'test': 0.52, 'validation': 0.40} and entries[0]['measured']['test'] == 0.75
+    part = read_part({'student': 'ann', 'label': 'part1', 'status': 'graded', 'notebook_figures': entries})
+    (point,) = [p for p in claim_points([part]) if p.series == 'softmax.ipynb test']
+    assert (point.claimed, point.measured, point.flagged) == (0.52, 0.75, True)
