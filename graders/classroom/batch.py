@@ -12,9 +12,10 @@ thread each: `dask worker ADDRESS --nthreads 1`).
 
 Every outcome is a status, never a stopped batch: `graded`; `invalid` (the submission could not be
 opened: broken, hostile, wrong part); `grader-error` (the grader failed on it: the preflight, a
-sandbox that cannot start here, a check's own bug; `Graded.status`, graders/engine/outcome.py); `timeout` (the
-task went past its wall-clock limit); `crash` (the task raised, or its worker died `allowed-failures`
-times). The last three are not grades: the gradebook flags them and gives them no total. Outcomes are written here, by the client, the moment they arrive; status.json is written
+sandbox that cannot start here, a check's own bug; `Graded.status`, graders/engine/outcome.py); `timeout`
+(the task went past its wall-clock limit); `crash` (the task raised, or its worker died
+`allowed-failures` times). The last three are not grades: the gradebook flags them and gives them no
+total. Outcomes are written here, by the client, the moment they arrive; status.json is written
 last and marks the submission done, so a batch killed at any point loses only what was running.
 A submission whose task never came back (the client or the whole cluster went away) has no
 status.json and is graded by the next run.
@@ -36,16 +37,16 @@ from dataclasses import replace
 from pathlib import Path
 
 from graders import paths
-from graders.engine.outcome import GraderError, Status, UserError
+from graders.classroom.overrides import read as read_overrides
+from graders.classroom.records import class_fields
+from graders.classroom.submissions import Job, content_digest, discover
 from graders.engine.graded import Graded
 from graders.engine.options import GradeOptions
+from graders.engine.outcome import GraderError, Status, UserError
 from graders.engine.report import html_report
 from graders.engine.results import question_totals, write_results
 from graders.engine.rubric import load_rubric
 from graders.engine.sandbox import SANDBOX_UIDS, thread_env
-from graders.classroom.submissions import Job, content_digest, discover
-from graders.classroom.overrides import read as read_overrides
-from graders.classroom.records import class_fields
 from graders.files import write_atomic
 
 FINAL = tuple(str(status) for status in Status)
@@ -102,8 +103,8 @@ def uid_slot(lock_dir: Path = Path(tempfile.gettempdir())):
 
 def outcome(job: Job, graded: Graded, status: Status | str, worker: str = '') -> dict:
     """What a task sends back: results.json, report.html, and the status record (all plain data)."""
-    from graders.engine.grade import results_document
     from graders.classroom.leaderboard import leaderboard_entries
+    from graders.engine.grade import results_document
     record = {
         'student': job.student, 'label': job.label, 'part': graded.part, 'source': str(job.path),
         'display': job.display, 'canvas_id': job.canvas_id, 'sis_id': job.sis_id, 'email': job.email,
@@ -230,6 +231,7 @@ def run_batch(folder: Path, out: Path, *, scheduler: str | None = None, workers:
     """Grade every submission in `folder` into `out`; returns counts {'graded': n, ..., 'skipped': n,
     'lost': n} (lost: tasks that never came back; the next run grades them)."""
     from distributed import as_completed
+
     from graders.classroom.gradebook import write_class_outputs
     out = Path(out)
     options = options or GradeOptions()

@@ -36,8 +36,8 @@ from graders.engine.outcome import Status
 
 PARTS = ('part1', 'part2')
 STATUS_ORDER = (*(str(s) for s in Status), MISSING)
-STATUS_COLOURS = {'graded': '#2e7d32', 'invalid': '#f9a825', 'grader-error': '#c62828', 'timeout': '#6a1b9a',
-                  'crash': '#ad1457', MISSING: '#9e9e9e'}
+STATUS_COLOURS = {Status.GRADED: '#2e7d32', Status.INVALID: '#f9a825', Status.GRADER_ERROR: '#c62828',
+                  Status.TIMEOUT: '#6a1b9a', Status.CRASH: '#ad1457', MISSING: '#9e9e9e'}
 TOP_CHECKS, TOP_TEMPLATES, NAMES_SHOWN, LEADERBOARD_ROWS = 25, 40, 8, 15
 TEMPLATE_CHARS, EXAMPLE_CHARS = 240, 600
 SERIES_COLOURS = ('#1565c0', '#ef6c00', '#2e7d32', '#6a1b9a', '#c62828', '#00838f', '#5d4037', '#ad1457',

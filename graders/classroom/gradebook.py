@@ -28,7 +28,7 @@ import pandas as pd
 
 from graders.classroom import dashboard, overrides
 from graders.classroom.leaderboard import FULL, PUBLIC, Standing, rank, write_csv, write_html
-from graders.classroom.records import read_part
+from graders.classroom.records import MISSING, read_part
 from graders.engine.outcome import NOT_A_GRADE
 from graders.engine.rubric import Rubric
 
@@ -56,7 +56,7 @@ def gradebook(records: list[dict], rubric: Rubric) -> pd.DataFrame:
         row = rows.setdefault(record['student'], {
             'student': record['student'], 'name': '', 'canvas_id': '', 'sis_id': '', 'email': '',
             **{q: 0.0 for q in questions}, **{f'{p} points': 0.0 for p in PARTS},
-            **{f'{p} status': 'missing' for p in PARTS}, 'review': []})
+            **{f'{p} status': MISSING for p in PARTS}, 'review': []})
         for field in ('canvas_id', 'sis_id', 'email'):
             row[field] = row[field] or record.get(field, '')
         row['name'] = row['name'] or record.get('display') or record['student']

@@ -28,6 +28,9 @@ MESSAGE_CHARS = 2000
 # The figures the Part 2 log checks record (graders/part2/deliverables.py check_log): the claim, the grader's
 # own accuracy, and the flag of a claim the grader's measurement cannot explain.
 CLAIMED, GRADERS, FLAG = deliverables.CLAIMED, deliverables.GRADERS_ACCURACY, deliverables.FLAG
+# The status of a part the student never submitted, beside the outcomes of a grade (outcome.Status):
+# written by the gradebook, read by the dashboard.
+MISSING = 'missing'
 
 
 def _number(value) -> float | None:
