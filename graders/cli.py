@@ -18,20 +18,20 @@ import argparse
 import sys
 from pathlib import Path
 
-from graders.data import cifar10
 from graders.classroom.batch import add_batch_commands
-from graders.data.challenge import add_challenge_commands
-from graders.engine.doctor import add_doctor_commands
-from graders.engine.outcome import EXIT_USER_ERROR, Hw1gradeError
-from graders.course.example import add_example_commands
 from graders.classroom.gradebook import add_gradebook_commands
 from graders.classroom.gradescope import add_export_commands
-from graders.engine.grade import add_grade_commands
 from graders.classroom.leaderboard import add_leaderboard_commands
-from graders.notebooks.runner import add_notebooks_commands
-from graders.course.part2_runs import add_reference_commands
 from graders.classroom.similarity import add_similarity_commands
+from graders.course.example import add_example_commands
+from graders.course.part2_runs import add_reference_commands
 from graders.course.starter import add_starter_commands
+from graders.data import cifar10
+from graders.data.challenge import add_challenge_commands
+from graders.engine.doctor import add_doctor_commands
+from graders.engine.grade import add_grade_commands
+from graders.engine.outcome import EXIT_USER_ERROR, Hw1gradeError
+from graders.notebooks.runner import add_notebooks_commands
 
 EXIT_OK = 0
 
