@@ -115,6 +115,9 @@ def challenge_crosscheck(worker, submission, settings, model_flags, challenge_fi
                          course_secret.rng('crosscheck', submission_digest))
         result = cross_check(worker, submission, model_flags('mymodel'), images, ids, challenge_predictions,
                              labels.labels, float(table.get('max_disagreement', 0.05)))
-    if result.note not in context_notes:   # a disagreement is a review flag (CrossCheck.flagged)
-        context_notes.append(Note.review(result.note) if result.flagged else result.note)
+    # A disagreement is a review flag (CrossCheck.flagged). Kept even when a note of the same text is there
+    # already: the submission's own notes (plain text) must not be able to stand in for it.
+    note = Note.review(result.note) if result.flagged else Note(result.note)
+    if not any(n == note and getattr(n, 'kind', None) is note.kind for n in context_notes):
+        context_notes.append(note)
     return result
