@@ -105,6 +105,8 @@ def source_files() -> dict[str, bytes]:
              f'{ROOT}/__init__.py': b'',
              f'{ROOT}/runtime.py': (FILES / ROOT / 'runtime.py').read_bytes(),
              f'{ROOT}/pytest.ini': (FILES / ROOT / 'pytest.ini').read_bytes(),
+             # The sandbox side's course environment, as the TA's worker installs it (standard library, numpy).
+             f'{ROOT}/course_env.py': (paths.GRADERS / 'inside' / 'course_env.py').read_bytes(),
              f'{ROOT}/engine/__init__.py': b'',
              f'{ROOT}/rubric.json': (json.dumps(visible_rubric(), indent=1, sort_keys=True) + '\n').encode()}
     for part in PARTS:
