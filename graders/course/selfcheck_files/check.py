@@ -8,8 +8,8 @@ It runs every visible check of the TAs' grader on the code you have written so f
 same table the TAs' report shows: each check's number, name and points, and for each failing check
 what went wrong and what to fix. The checks are the TAs' own; they compare your functions with the
 outputs the reference solution gives on fixed public inputs (stored in selfcheck/part1/expected.npz,
-no solution code), check your gradients numerically against your own functions, and look at your
-PyTorch models and files. It needs only the packages of requirements.txt; nothing is sent anywhere.
+no solution code) and check your gradients numerically against your own functions. It needs only the
+packages of requirements.txt; nothing is sent anywhere. Part 2 (2_pytorch/) has no self-check yet.
 
 Not covered (the TAs grade them): the CIFAR-10 training runs on held-out images, your notebooks, and
 the Q8.8 challenge score. A passing self-check is not a grade: the TAs' grader uses fresh random inputs.
