@@ -6,6 +6,7 @@ notebooks (they earn no points), with a short per-call timeout and one Cython bu
 Mutants and attacks come from fixtures/mutants.py, zips from fixtures/hostile_zips.py.
 """
 import os
+import re
 import socket
 import tempfile
 import uuid
@@ -315,3 +316,8 @@ def test_the_self_check_gives_the_graders_verdict_on_every_visible_check(graded,
         assert not mine[key]['own_error'], mine[key]['message']
         if name == 'starter':   # the stub's message, word for word (no input figures in it)
             assert mine[key]['message'].splitlines()[0] == scored.check.message.splitlines()[0], key
+    if overfit:   # the same table: each question's line, each check's line (number, title, figures)
+        from graders.engine.report import terminal_table
+        def rows(text):
+            return [line for line in text.splitlines() if re.match(r'  Q8\.\d |    (ok  |FAIL) ', line)]
+        assert rows(table) == rows(terminal_table(outcome.graded, show_passed=True))
