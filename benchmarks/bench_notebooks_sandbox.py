@@ -23,9 +23,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from graders.data.withheld import withheld_cifar10  # noqa: E402
 from graders.engine import intake  # noqa: E402
 from graders.engine.sandbox import Sandbox  # noqa: E402
-from graders.data.withheld import withheld_cifar10  # noqa: E402
 from graders.notebooks.grading import NOTEBOOK_LIMITS, run_submission_notebooks, snapshot_notebooks  # noqa: E402
 from graders.notebooks.runner import NOTEBOOKS  # noqa: E402
 from graders.part1.build import build_extension  # noqa: E402

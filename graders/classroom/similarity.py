@@ -79,9 +79,9 @@ from pathlib import Path
 import numpy as np
 
 from graders import paths
+from graders.classroom.submissions import discover
 from graders.engine import intake
 from graders.engine.outcome import UserError
-from graders.classroom.submissions import discover
 
 REPO = paths.REPO
 STARTER = REPO / 'student'
@@ -416,7 +416,7 @@ class Fingerprint:
 
 def fingerprint(text: str, boilerplate: frozenset = frozenset(), noise: int = NOISE_CHARS,
                 guarantee: int = GUARANTEE_CHARS) -> Fingerprint:
-    from copydetect.utils import winnow   # imports matplotlib: only when comparing
+    from copydetect.utils import winnow  # imports matplotlib: only when comparing
     normalized = normalize(text)
     hashes = kgram_hashes(normalized.text, noise)
     positions: dict[int, list[int]] = {}

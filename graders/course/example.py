@@ -19,11 +19,11 @@ import zipfile
 from pathlib import Path
 
 from graders import paths
-from graders.files import ZIP_DATE, deterministic_zip
+from graders.course.part2_runs import MODELS, REFERENCE_PART2, reference_part2, run_in
 from graders.data import cifar10
 from graders.engine.outcome import UserError
+from graders.files import ZIP_DATE, deterministic_zip
 from graders.notebooks.runner import NOTEBOOKS, format_summary, run_notebooks
-from graders.course.part2_runs import MODELS, REFERENCE_PART2, reference_part2, run_in
 
 REPO = paths.REPO
 REFERENCE_PART1 = REPO / 'reference' / '1_cs231n'

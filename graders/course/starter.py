@@ -42,9 +42,10 @@ from pathlib import Path
 
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
+
 from graders import paths
 from graders.engine.outcome import UserError
-from graders.files import ZIP_DATE, deterministic_zip
+from graders.files import deterministic_zip
 
 REPO = paths.REPO
 REFERENCE = REPO / 'reference'

@@ -187,7 +187,8 @@ def validate_layout(root: Path) -> None:
 
 
 def load_batches(root: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Load a cifar-10-batches-py folder as Xtr (N, 32, 32, 3) uint8, ytr (N,), Xte, yte (50000/10000 for the real data)."""
+    """Load a cifar-10-batches-py folder as Xtr (N, 32, 32, 3) uint8, ytr (N,), Xte, yte (50000/10000 for the
+    real data)."""
     train = [load_batch(Path(root) / name) for name in TRAIN_BATCHES]
     Xte, yte = load_batch(Path(root) / TEST_BATCH)
     return np.concatenate([x for x, _ in train]), np.concatenate([y for _, y in train]), Xte, yte

@@ -30,13 +30,13 @@ import uuid
 import weakref
 from pathlib import Path
 
+from graders.engine import untrusted
 from graders.engine.budget import Budget
-from graders.inside import wire
-from graders.inside.wire import Handle
 from graders.engine.outcome import SandboxUnavailable, SubmissionError
 from graders.engine.sandbox import CappedOutput, Sandbox, is_running
-from graders.engine import untrusted
 from graders.engine.untrusted import clean_text, clean_trace
+from graders.inside import wire
+from graders.inside.wire import Handle
 
 __all__ = ['Worker', 'Handle', 'SandboxError', 'SubmissionRaised', 'CallTimeout', 'WorkerDied',
            'BadValue', 'MUTATION_NOTE']

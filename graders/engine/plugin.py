@@ -30,7 +30,6 @@ from graders.engine.pictures import Picture
 from graders.engine.rubric import Rubric
 from graders.engine.untrusted import clean_text
 
-
 # The record_property key through which a check reports the share of its points it earns although
 # it failed (graders.engine.checks.Cases); it is a score, not a figure for the report.
 PARTIAL_CREDIT = 'partial_credit'

@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
 from graders import paths
 
 RUBRIC_FILE = paths.RUBRIC_FILE

@@ -51,6 +51,7 @@ from collections import deque
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
 from graders import paths
 
 GiB = 1 << 30

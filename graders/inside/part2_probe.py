@@ -319,8 +319,9 @@ def _limit_pdftoppm(cpu_seconds: int):
 def pdf_pages(path: str, max_pages: int = 40, timeout: float = 60) -> list:
     """Render a PDF with pdftoppm (gray, each page scaled to fit PDF_PAGE_PIXELS square): one
     {'width', 'height', 'std'} per page; ValueError when it cannot be rendered within the limits."""
-    import image_decode
     from PIL import Image
+
+    import image_decode
     with tempfile.TemporaryDirectory() as scratch:
         try:
             proc = subprocess.run(['pdftoppm', '-scale-to', str(PDF_PAGE_PIXELS), '-gray', '-l', str(max_pages),

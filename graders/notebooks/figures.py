@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import functools
 import re
-from pathlib import Path
 from typing import Any
+
 from graders import paths
 
 STARTER_DIR = paths.STUDENT / '1_cs231n'
@@ -38,9 +38,10 @@ MARKERS_2019 = {
 }
 # Cells of the 2019 starter that students were not asked to change: setup, data loading, the
 # constant and numeric checks, the kitten demo, the timings.
-GIVEN_2019 = ('%load_ext autoreload', 'def get_CIFAR10_data', 'load_cifar10_train_val()', 'from scipy.misc import imread',
-              'def init_toy_model', 'correct_scores =', 'correct_loss = 1.38191946092', 'eval_numerical_gradient',
-              'correct_out = np.array', 'Speedup:', 'Sanity check loss', 'grad_check_sparse')
+GIVEN_2019 = ('%load_ext autoreload', 'def get_CIFAR10_data', 'load_cifar10_train_val()',
+              'from scipy.misc import imread', 'def init_toy_model', 'correct_scores =',
+              'correct_loss = 1.38191946092', 'eval_numerical_gradient', 'correct_out = np.array', 'Speedup:',
+              'Sanity check loss', 'grad_check_sparse')
 
 MAX_FIGURES = 60
 LABEL_CHARS = 60

@@ -53,22 +53,28 @@ import nbformat
 import numpy as np
 
 from graders.data import cifar10
+from graders.data.withheld import real_test_labels, withheld_cifar10
 from graders.engine import pictures, untrusted
 from graders.engine.pictures import Picture
+from graders.engine.sandbox import GiB, Limits, MiB, Sandbox
 from graders.engine.untrusted import Untrusted
 from graders.inside.course_env import NOTES_ENV
 from graders.inside.run_notebook import DEFAULT_KERNEL_ENV, DEFAULT_TIMEOUT_PER_CELL
 from graders.inside.shown_paths import short_paths
-from graders.data.withheld import real_test_labels, withheld_cifar10
+from graders.notebooks.budget import (
+    DEFAULT_BUDGET,
+    KERNEL_MARGIN,
+    MIN_START,
+    RUN_ORDER,
+    SUBMISSION_PROBE_SECONDS,
+    notebook_budget,
+)
 from graders.notebooks.claims import claimed_accuracies, format_claims
-from graders.notebooks.budget import (DEFAULT_BUDGET, KERNEL_MARGIN, MIN_START, RUN_ORDER, SUBMISSION_PROBE_SECONDS,
-                                     notebook_budget)
 from graders.notebooks.figures import COURSE_2019, recognise
 from graders.notebooks.report import FIGURE_CHARS, not_run, notebook_report
 from graders.notebooks.runner import NOTEBOOKS, probes_without_test_labels
 from graders.notebooks.summary import TEXT_CHARS, Summary, parse_summary
 from graders.part1.reference import PART1 as PART1_REFERENCE
-from graders.engine.sandbox import GiB, MiB, Limits, Sandbox
 
 # The notebooks hold CIFAR-10 in float64 (1.2 GB for the training images, copies while centering
 # and flattening) and im2col buffers of the convnet; the kernel's address space also holds its

@@ -1,16 +1,18 @@
 """Run the Part 1 notebooks headlessly and read figures out of the executed kernel.
 
 `execute_notebook()` (from `graders.inside.run_notebook`, shared with the sandboxed runner) runs one
-notebook top to bottom with nbclient and an IPython kernel, then sends one more execute request to the same kernel that evaluates the *probes*: Python expressions whose
-values come back as JSON. Tests and graders assert on those values, i.e. on the state the notebook
-really computed, never on the text typed into it or on its printed output.
+notebook top to bottom with nbclient and an IPython kernel, then sends one more execute request to the
+same kernel that evaluates the *probes*: Python expressions whose values come back as JSON. Tests and
+graders assert on those values, i.e. on the state the notebook really computed, never on the text typed
+into it or on its printed output.
 
 The probe expressions of the four Part 1 notebooks live in one declarative table, `PROBES`; the
 figures that the summary table shows are `KEY_FIGURES`. The same table serves the grading of submitted
 notebooks in the sandbox (`graders.notebooks.grading`), minus the probes that read the test labels,
-which the sandbox never sees: `probes_without_test_labels()` asks for `TEST_PREDICTIONS` instead. `run_notebooks()` runs a folder's notebooks,
-writes the executed copies and returns the runs; `format_summary()` makes the readable table, and
-`add_notebooks_commands()` adds `hw1grade notebooks run DIR [--out DIR]` to the command line.
+which the sandbox never sees: `probes_without_test_labels()` asks for `TEST_PREDICTIONS` instead.
+`run_notebooks()` runs a folder's notebooks, writes the executed copies and returns the runs;
+`format_summary()` makes the readable table, and `add_notebooks_commands()` adds
+`hw1grade notebooks run DIR [--out DIR]` to the command line.
 
 The kernel is started by a jupyter_client AsyncKernelManager (nbclient's timeouts need the async
 client). Pass `kernel_manager_factory` (a callable returning an AsyncKernelManager) to start it some
@@ -31,9 +33,17 @@ from typing import Any
 import nbformat
 
 from graders.engine.outcome import UserError
+
 # The execution itself is shared with the sandboxed runner of submitted notebooks.
-from graders.inside.run_notebook import (DEFAULT_KERNEL_ENV, DEFAULT_PROBE_TIMEOUT, DEFAULT_TIMEOUT_PER_CELL,
-                                         CellError, NotebookRun, PrefixedKernelManager, execute_notebook)
+from graders.inside.run_notebook import (
+    DEFAULT_KERNEL_ENV,
+    DEFAULT_PROBE_TIMEOUT,
+    DEFAULT_TIMEOUT_PER_CELL,
+    CellError,
+    NotebookRun,
+    PrefixedKernelManager,
+    execute_notebook,
+)
 
 # The Part 1 notebooks, in the order the homework walks through them.
 NOTEBOOKS = ('softmax.ipynb', 'two_layer_net.ipynb', 'layers.ipynb', 'convnet.ipynb')

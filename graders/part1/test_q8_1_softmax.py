@@ -16,8 +16,8 @@ import numpy as np
 import pytest
 
 from graders.engine.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
-from graders.part1.problems import conventions, matching_conventions, problem, telling_problem
 from graders.engine.plugin import fail
+from graders.part1.problems import conventions, matching_conventions, problem, telling_problem
 
 LOSS = 'cs231n.classifiers.softmax:softmax_loss_vectorized'
 SOFTMAX = 'cs231n.classifiers.linear_classifier:Softmax'
@@ -96,11 +96,13 @@ def test_train(worker, rng):
     history = worker.call_method(classifier, 'train', X, y, learning_rate=1e-2, reg=1e-5,
                                  num_iters=60, batch_size=50)
     if not isinstance(history, (list, tuple, np.ndarray)) or len(history) != 60:
-        fail(f'train(..., num_iters=60) must return 60 losses, got {len(history) if hasattr(history, "__len__") else history!r}')
+        got = len(history) if hasattr(history, '__len__') else repr(history)
+        fail(f'train(..., num_iters=60) must return 60 losses, got {got}')
     losses = np.array([as_scalar(f'loss_history[{i}]', v) for i, v in enumerate(history)])
     as_array('self.W after train', worker.get_attr(classifier, 'W'), (c, d))
     if not losses[-10:].mean() < 0.5 * losses[:5].mean():
-        fail(f'the loss did not decrease on an easy problem: first {losses[:5].mean():.3f}, last {losses[-10:].mean():.3f}')
+        fail(f'the loss did not decrease on an easy problem: first {losses[:5].mean():.3f}, '
+             f'last {losses[-10:].mean():.3f}')
 
 
 @pytest.mark.points('Q8.1', 1)

@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from graders.engine.checks import as_array, as_scalar, as_tuple, expect_close, rel_error
-from graders.part1.problems import random_two_layer_problem, toy_two_layer_problem
 from graders.engine.plugin import fail
+from graders.part1.problems import random_two_layer_problem, toy_two_layer_problem
 from graders.part1.reference import part1, trainer_forms
 
 NET = 'cs231n.classifiers.neural_net:two_layer_net'

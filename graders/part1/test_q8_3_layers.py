@@ -69,7 +69,8 @@ def test_affine_forward(worker, ref, rng, tolerance):
     """affine_forward matches the reference"""
     for x_shape, m in AFFINE_PROBLEMS:
         x, w, b = affine_inputs(rng, x_shape, m)
-        out, _ = as_tuple('affine_forward(x, w, b)', worker.call_checked(f'{LAYERS}:affine_forward', x, w, b, keep=(1,)), 2)
+        out, _ = as_tuple('affine_forward(x, w, b)',
+                          worker.call_checked(f'{LAYERS}:affine_forward', x, w, b, keep=(1,)), 2)
         expect_close(f'affine_forward out for x of shape {x_shape}', out, ref.affine_forward(x, w, b)[0], tolerance)
 
 
@@ -80,7 +81,8 @@ def test_affine_backward(worker, ref, rng, tolerance):
         x, w, b = affine_inputs(rng, x_shape, m)
         dout = rng.standard_normal((x_shape[0], m))
         _, cache = as_tuple('affine_forward(x, w, b)', worker.call(f'{LAYERS}:affine_forward', x, w, b, keep=(1,)), 2)
-        grads = as_tuple('affine_backward(dout, cache)', worker.call_checked(f'{LAYERS}:affine_backward', dout, cache), 3)
+        grads = as_tuple('affine_backward(dout, cache)',
+                         worker.call_checked(f'{LAYERS}:affine_backward', dout, cache), 3)
         expected = ref.affine_backward(dout, ref.affine_forward(x, w, b)[1])
         for name, got, want in zip(('dx', 'dw', 'db'), grads, expected):
             expect_close(f'affine_backward {name} for x of shape {x_shape}', got, want, tolerance)

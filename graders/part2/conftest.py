@@ -12,13 +12,14 @@ import numpy as np
 import pytest
 
 from graders.data import challenge
+from graders.engine.outcome import Note
+from graders.engine.plugin import fail
+
 # The same real CIFAR-10 batches, course secret and held-out draws as Part 1 (graders/data/heldout.py).
 from graders.part1.conftest import cifar_batches, course_secret, draw_heldout, heldout_pool  # noqa: F401
 from graders.part2.crosscheck import CrossCheck, cross_check, sample_ids
 from graders.part2.deliverables import submitted_files
 from graders.part2.models import SPECS, script_flags
-from graders.engine.outcome import Note
-from graders.engine.plugin import fail
 
 
 @pytest.fixture(scope='session')

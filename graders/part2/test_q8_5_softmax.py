@@ -5,8 +5,8 @@ applied inside forward is accepted: the loss is then taken of its logarithm)."""
 
 import pytest
 
-from graders.part2 import deliverables, models
 from graders.engine.plugin import fail
+from graders.part2 import deliverables, models
 
 SPEC = models.SPECS['softmax']
 

@@ -5,8 +5,8 @@ size run_twolayernn.sh passes): Linear(3072 -> hidden_dim), a nonlinearity, Line
 
 import pytest
 
-from graders.part2 import deliverables, models
 from graders.engine.plugin import fail
+from graders.part2 import deliverables, models
 
 SPEC = models.SPECS['twolayernn']
 

@@ -5,8 +5,8 @@ a convolution somewhere; one that ignores the kernel_size run_convnet.sh passes 
 
 import pytest
 
-from graders.part2 import deliverables, models
 from graders.engine.plugin import fail
+from graders.part2 import deliverables, models
 
 SPEC = models.SPECS['convnet']
 
@@ -44,5 +44,5 @@ def test_log(submission, files, record_property, measured, context_notes, settin
 
 @pytest.mark.points('Q8.7', 0.3)
 def test_plots(worker, files, record_property, context_notes):
-    """convnet_lossvstrain.png, convnet_valaccuracy.png and convnet_gridfilt.png (or conv_*, cnn_*...) are real, non-blank images"""
+    """convnet_lossvstrain.png, convnet_valaccuracy.png and convnet_gridfilt.png (or conv_*, cnn_*...) are real, non-blank images"""  # noqa: E501 (the check's title: one line)
     deliverables.check_plots(worker, files, SPEC.name, record_property, context_notes)

@@ -9,8 +9,8 @@ a disagreement is a review flag in the report, not a change of points."""
 import pytest
 
 from graders.data.challenge import QUESTION, record_scores
-from graders.part2 import deliverables
 from graders.engine.plugin import fail
+from graders.part2 import deliverables
 
 
 @pytest.mark.points(QUESTION, 4)
