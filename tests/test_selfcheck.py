@@ -188,3 +188,17 @@ def test_inputs_it_has_no_stored_result_for_are_its_own_failure(tmp_path):
     assert not check['passed'] and check['own_error'], table
     assert 'the self-check could not evaluate this check' in check['message']
     assert 'no stored expected result of two_layer_convnet' in check['message']
+
+
+@pytest.mark.slow
+def test_hw1grade_grade_visible_only_grades_what_the_self_check_runs(tmp_path, capsys):
+    """`hw1grade grade --visible-only`: the checks students see, each question's points shared among
+    them (the self-check's table), no hidden check in results.json."""
+    from fixtures import mutants
+    from tests.helpers import results_of
+    tree = mutants.write_reference(tmp_path / '1_cs231n', reference=ROOT / 'student' / '1_cs231n')
+    assert main(['grade', str(tree), '--visible-only', '--no-notebooks', '--out', str(tmp_path / 'out')]) == 0
+    tests = results_of(tmp_path / 'out')['tests']
+    assert len(tests) == 20 and sum(t['max_score'] for t in tests) == pytest.approx(13, abs=1e-3)   # 23 in all
+    assert not any(t.get('visibility') == 'after_published' for t in tests)
+    assert 'Part 1, 0 / 13 points' in capsys.readouterr().out
