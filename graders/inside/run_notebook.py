@@ -64,7 +64,7 @@ DEFAULT_KERNEL_ENV = {**{name: '1' for name in THREAD_VARIABLES},
                       'MPLBACKEND': 'module://matplotlib_inline.backend_inline'}
 
 # Version of the JSON summary the script writes (checked by the reader).
-SUMMARY_FORMAT = 1
+SUMMARY_FORMAT = 2
 # Caps on what one error carries, so that a summary stays small whatever a notebook raises.
 EVALUE_CHARS = 1000
 TRACEBACK_LINES = 16
@@ -104,6 +104,7 @@ class NotebookRun:
     - code_cells: indexes of the notebook's code cells
     - executed: code cells that ran to their end (with or without an error)
     - running: the cell being executed (set while in progress, None once the cells are done)
+    - budget_ran_out: the run stopped because `budget` ran out (its last error says during which cell)
     """
     path: Path
     notebook: Any
@@ -114,6 +115,7 @@ class NotebookRun:
     code_cells: list[int] = field(default_factory=list)
     executed: list[int] = field(default_factory=list)
     running: int | None = None
+    budget_ran_out: bool = False
 
     @property
     def ok(self) -> bool:
@@ -293,6 +295,7 @@ def execute_notebook(path: str | os.PathLike, cwd: str | os.PathLike | None = No
                 timeout, budget_ran_out = deadline - time.monotonic(), True
                 if timeout < 1:
                     run.errors.append(_timeout_error(index, 0, True, budget))
+                    run.budget_ran_out = True
                     break
             client.timeout = max(1, math.floor(timeout))
             run.running = index
@@ -310,6 +313,7 @@ def execute_notebook(path: str | os.PathLike, cwd: str | os.PathLike | None = No
             # the cell may end with a KeyboardInterrupt: report it as the timeout it is.
             if kernel_alive and time.monotonic() - cell_started >= client.timeout:
                 failure = _timeout_error(index, client.timeout, budget_ran_out, budget)
+                run.budget_ran_out = budget_ran_out
             if failure is not None:
                 run.errors.append(failure)
                 break
@@ -348,7 +352,7 @@ def summary_dict(run: NotebookRun | None, *, finished: bool, fatal: str | None =
         'code_cells': run.code_cells, 'executed': run.executed, 'running': run.running,
         'errors': [{'index': e.index, 'ename': e.ename[:200], 'evalue': e.evalue[:EVALUE_CHARS],
                     'traceback': e.traceback[-TRACEBACK_CHARS:]} for e in run.errors],
-        'probes': run.probes, 'probe_errors': run.probe_errors,
+        'probes': run.probes, 'probe_errors': run.probe_errors, 'budget_ran_out': run.budget_ran_out,
     }
 
 

@@ -38,6 +38,7 @@ class Summary:
     errors: list[dict]
     probes: dict[str, Any]
     probe_errors: dict[str, str]
+    budget_ran_out: bool = False   # the runner stopped the run at its time budget (not a cell's own timeout)
 
 
 def _text(value: Any, what: str) -> str:
@@ -76,7 +77,7 @@ def _plain(value: Any, depth: int = 0) -> Any:
 
 
 SUMMARY_KEYS = {'format', 'finished', 'fatal', 'seconds', 'code_cells', 'executed', 'running', 'errors',
-                'probes', 'probe_errors'}
+                'probes', 'probe_errors', 'budget_ran_out'}
 
 
 def parse_summary(raw: bytes, probe_names: Sequence[str]) -> Summary:
@@ -91,8 +92,8 @@ def parse_summary(raw: bytes, probe_names: Sequence[str]) -> Summary:
         raise Untrusted('the summary does not have the expected keys')
     if data['format'] != SUMMARY_FORMAT:
         raise Untrusted('the summary has another format')
-    if not isinstance(data['finished'], bool):
-        raise Untrusted('finished is not a boolean')
+    if not isinstance(data['finished'], bool) or not isinstance(data['budget_ran_out'], bool):
+        raise Untrusted('finished or budget_ran_out is not a boolean')
     seconds = data['seconds']
     if not isinstance(seconds, (int, float)) or isinstance(seconds, bool) or not 0 <= seconds < 1e6:
         raise Untrusted('seconds is not a duration')
@@ -121,7 +122,8 @@ def parse_summary(raw: bytes, probe_names: Sequence[str]) -> Summary:
         running=None if data['running'] is None else _index(data['running'], 'running'),
         errors=checked,
         probes={k: _plain(v) for k, v in probes.items() if k in wanted},
-        probe_errors={k: _text(v, 'a probe error') for k, v in probe_errors.items() if k in wanted})
+        probe_errors={k: _text(v, 'a probe error') for k, v in probe_errors.items() if k in wanted},
+        budget_ran_out=data['budget_ran_out'])
 
 
 def score_predictions(predictions: Any, labels: np.ndarray) -> tuple[float, int]:

@@ -81,7 +81,7 @@ def test_a_long_tuning_cell_stopped_by_the_budget_says_so(corpus):
                          executed=[i for i in code if i < tuning], running=None,
                          errors=[{'index': tuning, 'ename': 'CellTimeoutError', 'traceback': '',
                                   'evalue': "the notebook's time budget (249 s) ran out during this cell"}],
-                         probes={}, probe_errors={})
+                         probes={}, probe_errors={}, budget_ran_out=True)
     executed = nbformat.from_dict(nb)
     report = ng.notebook_report('two_layer_net.ipynb', nb, {}, summary, None, starter=nf.COURSE_2019,
                                 executed=executed)

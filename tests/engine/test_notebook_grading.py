@@ -15,6 +15,7 @@ import pytest
 from fixtures import tiny_cifar
 from graders.data import cifar10
 from graders.engine.sandbox import Sandbox
+from graders.inside.run_notebook import SUMMARY_FORMAT
 from graders.notebooks import grading as ng
 from graders.notebooks import summary as summary_module
 from graders.notebooks.figures import HW1GRADE
@@ -300,11 +301,12 @@ def test_claims_of_the_example_submission():
 # -- the runner's summary is untrusted ----------------------------------------------------------------
 
 def summary(**changes):
-    data = {'format': 1, 'finished': True, 'fatal': None, 'seconds': 1.5, 'code_cells': [1, 2, 3],
+    data = {'format': SUMMARY_FORMAT, 'finished': True, 'fatal': None, 'seconds': 1.5, 'code_cells': [1, 2, 3],
             'executed': [1, 2], 'running': None,
             'errors': [{'index': 2, 'ename': 'ValueError', 'evalue': 'boom', 'traceback': 'tb'}],
             'probes': {'val_acc': 0.4, 'test_predictions': [1, 2, 3], 'unasked': 1},
-            'probe_errors': {'initial_loss': "NameError: name 'loss_initial' is not defined"}}
+            'probe_errors': {'initial_loss': "NameError: name 'loss_initial' is not defined"},
+            'budget_ran_out': False}
     data.update(changes)
     return json.dumps(data).encode()
 
@@ -316,7 +318,8 @@ def test_a_valid_summary_keeps_only_the_probes_asked_for():
 
 
 @pytest.mark.parametrize('raw', [
-    b'', b'\xff\xfe', b'[1, 2]', b'{"format": 1}', summary(format=2), summary(extra=1), summary(finished='yes'),
+    b'', b'\xff\xfe', b'[1, 2]', b'{"format": 1}', summary(format=SUMMARY_FORMAT - 1), summary(extra=1),
+    summary(finished='yes'), summary(budget_ran_out=1),
     summary(seconds=-1), summary(seconds=True), summary(code_cells=[1, -1]), summary(code_cells=[True]),
     summary(executed='1,2'), summary(running=1.5), summary(errors=[{'index': 2}]),
     summary(errors=[{'index': 2, 'ename': 1, 'evalue': '', 'traceback': ''}]), summary(probes=[]),

@@ -63,7 +63,7 @@ def test_the_trusted_side_shortens_and_cuts_with_a_marker():
 
 def test_a_notebook_traceback_from_the_runner_is_shortened_here():
     summary = {'format': SUMMARY_FORMAT, 'finished': True, 'fatal': None, 'seconds': 1.0, 'code_cells': [0],
-               'executed': [], 'running': None, 'probes': {}, 'probe_errors': {},
+               'executed': [], 'running': None, 'probes': {}, 'probe_errors': {}, 'budget_ran_out': False,
                'errors': [{'index': 0, 'ename': 'ValueError', 'evalue': "bad file '/submission/cs231n/x.npy'",
                            'traceback': 'File ~/.venv/lib/python3.11/site-packages/numpy/lib/npyio.py:427, in '
                                         'load\nFile /submission/cs231n/data_utils.py:10, in load_CIFAR10'}]}
