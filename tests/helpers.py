@@ -29,6 +29,7 @@ from graders.data.cifar10 import ARCHIVE_ENV, ARCHIVE_NAME, resolve_cache_dir
 from graders.engine.options import GradeOptions
 from graders.engine.results import SCHEMA_FILE
 from graders.engine.sandbox import Sandbox
+from graders.inside.run_notebook import SUMMARY_FORMAT
 from graders.notebooks.runner import NOTEBOOKS
 from graders.paths import REFERENCE, REPO
 
@@ -550,3 +551,29 @@ def write_status(out: Path, student: str, label: str, status='graded', checks=()
     (folder / 'report.html').write_text(f'<!doctype html><title>{student}</title><h1>{student} {label}</h1>\n'
                                         '<p>Part: points</p>\n')
     return record
+
+
+# -- notebooks as a submission holds them, and the summary the sandboxed runner writes ------------------
+
+def notebook(*sources, outputs=None):
+    """A notebook of code cells after one markdown cell; `outputs`: {code cell position: [texts]}
+    saved as stream outputs (what a student's run printed)."""
+    nb = nbformat.v4.new_notebook()
+    nb.cells.append(nbformat.v4.new_markdown_cell('# a test notebook'))
+    for i, source in enumerate(sources):
+        cell = nbformat.v4.new_code_cell(source)
+        cell.outputs = [nbformat.v4.new_output('stream', name='stdout', text=text)
+                        for text in (outputs or {}).get(i, [])]
+        nb.cells.append(cell)
+    return nb
+
+
+def summary(**changes):
+    data = {'format': SUMMARY_FORMAT, 'finished': True, 'fatal': None, 'seconds': 1.5, 'code_cells': [1, 2, 3],
+            'executed': [1, 2], 'running': None,
+            'errors': [{'index': 2, 'ename': 'ValueError', 'evalue': 'boom', 'traceback': 'tb'}],
+            'probes': {'val_acc': 0.4, 'test_predictions': [1, 2, 3], 'unasked': 1},
+            'probe_errors': {'initial_loss': "NameError: name 'loss_initial' is not defined"},
+            'budget_ran_out': False}
+    data.update(changes)
+    return json.dumps(data).encode()

@@ -154,7 +154,7 @@ def test_a_notebooks_claims_reach_the_scatter_as_numbers():
     from graders.notebooks import grading as ng
     from graders.notebooks.figures import HW1GRADE
     from graders.notebooks.runner import probes_without_test_labels
-    from tests.engine.test_notebook_grading import notebook, summary
+    from tests.helpers import notebook, summary
     parsed = ng.parse_summary(summary(errors=[], executed=[1, 2, 3],
                                       probes={'val_acc': 0.41, 'test_predictions': [3, 1, 4, 1]}),
                               list(probes_without_test_labels('softmax.ipynb')))

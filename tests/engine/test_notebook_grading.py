@@ -20,23 +20,10 @@ from graders.notebooks import grading as ng
 from graders.notebooks import summary as summary_module
 from graders.notebooks.figures import HW1GRADE
 from graders.notebooks.runner import PROBES, TEST_PREDICTIONS, probes_without_test_labels
-from tests.helpers import ROOT, host_processes_with
+from tests.helpers import ROOT, host_processes_with, notebook, summary
 
 REFERENCE = ROOT / 'reference' / '1_cs231n'
 STUDENT = ROOT / 'student' / '1_cs231n'
-
-
-def notebook(*sources, outputs=None):
-    """A notebook of code cells after one markdown cell; `outputs`: {code cell position: [texts]}
-    saved as stream outputs (what a student's run printed)."""
-    nb = nbformat.v4.new_notebook()
-    nb.cells.append(nbformat.v4.new_markdown_cell('# a test notebook'))
-    for i, source in enumerate(sources):
-        cell = nbformat.v4.new_code_cell(source)
-        cell.outputs = [nbformat.v4.new_output('stream', name='stdout', text=text)
-                        for text in (outputs or {}).get(i, [])]
-        nb.cells.append(cell)
-    return nb
 
 
 def submission(folder: Path, notebooks: dict) -> Path:
@@ -299,17 +286,6 @@ def test_claims_of_the_example_submission():
 
 
 # -- the runner's summary is untrusted ----------------------------------------------------------------
-
-def summary(**changes):
-    data = {'format': SUMMARY_FORMAT, 'finished': True, 'fatal': None, 'seconds': 1.5, 'code_cells': [1, 2, 3],
-            'executed': [1, 2], 'running': None,
-            'errors': [{'index': 2, 'ename': 'ValueError', 'evalue': 'boom', 'traceback': 'tb'}],
-            'probes': {'val_acc': 0.4, 'test_predictions': [1, 2, 3], 'unasked': 1},
-            'probe_errors': {'initial_loss': "NameError: name 'loss_initial' is not defined"},
-            'budget_ran_out': False}
-    data.update(changes)
-    return json.dumps(data).encode()
-
 
 def test_a_valid_summary_keeps_only_the_probes_asked_for():
     parsed = ng.parse_summary(summary(), ['val_acc', 'test_predictions', 'initial_loss'])
