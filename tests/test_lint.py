@@ -1,5 +1,6 @@
 """The code passes `ruff check` with the repository's configuration (pyproject.toml [tool.ruff]), so that CI
 (`make test`) keeps it passing: an unused import, an undefined name or a misordered import block fails here."""
+import ast
 import shutil
 import subprocess
 import sys
@@ -40,3 +41,19 @@ def test_the_configuration_catches_what_it_is_for(tmp_path):
     found = {line.split(': ', 1)[1].split(' ', 1)[0] for line in proc.stdout.splitlines()
              if line.startswith('bad.py:')}
     assert {'F401', 'F821', 'I001', 'E501'} <= found, proc.stdout
+
+
+def test_test_modules_import_helpers_only_from_tests_helpers():
+    """Shared test helpers live in one module, tests/helpers.py; fixtures in conftest.py files, found by pytest.
+    A test module importing from a conftest or from another test module grows a second home for helpers."""
+    offenders = []
+    for path in sorted((ROOT / 'tests').rglob('*.py')):
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ''
+                if node.level or (module.startswith('tests.') and module != 'tests.helpers'):
+                    offenders.append(f'{path.relative_to(ROOT)}:{node.lineno}: from {"." * node.level}{module}')
+            elif isinstance(node, ast.Import):
+                offenders += [f'{path.relative_to(ROOT)}:{node.lineno}: import {alias.name}' for alias in node.names
+                              if alias.name.startswith('tests.') and alias.name != 'tests.helpers']
+    assert offenders == [], 'move what these import to tests/helpers.py:\n' + '\n'.join(offenders)
