@@ -257,6 +257,7 @@ def render(parts: list[PartRecord], book, standings, overrides, rubric, *, simil
            f'<style>{_STYLE}</style></head><body>',
            '<h1>HW1 Q8 class dashboard</h1>',
            '<p><a href="gradebook.csv">gradebook.csv</a> · <a href="canvas.csv">canvas.csv</a> · '
+           '<a href="gradescope_scores.csv">gradescope_scores.csv</a> · '
            '<a href="leaderboard.html">challenge leaderboard</a>'
            + (' · <a href="similarity.html">code similarity</a>' if similarity else '')
            + (' · <a href="overrides.csv">overrides.csv</a>' if has_overrides_file else '') + '</p>']

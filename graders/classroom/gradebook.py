@@ -8,6 +8,14 @@
 - `canvas.csv`: Canvas's gradebook import layout: `Student, ID, SIS User ID, SIS Login ID, Section`, then
   one assignment column holding the total (rename its header to Canvas's `<assignment> (<id>)` if the
   assignment already exists). ID is the Canvas user id of Canvas exports, SIS User ID the Gradescope sid.
+- `gradescope_scores.csv`: Gradescope's score upload (an assignment's Manage Scores -> Upload): `Name, SID,
+  Email` (Gradescope matches a row to a student by Email or SID, the ones its submission_metadata.yml gave:
+  graders/classroom/submissions.py), one column per question of the parts the class submitted (Q8.1 ...
+  Q8.8) and `Total Score`. A row without email and sid is still written (Gradescope cannot match it: it is
+  named in a warning); the questions of a part that is not a grade, and the total, are left empty.
+- Every CSV cell a spreadsheet would read as a formula (a name starting with `=`, `+`, `-`, `@`, a tab or
+  a carriage return: student-controlled text from an LMS export) is written with a leading `'`
+  (spreadsheet_safe), so opening an export in Excel or LibreOffice runs nothing.
 - `index.html`: the class dashboard (graders/classroom/dashboard.py): status counts, score histograms,
   the checks failed most, failure messages by template, claimed vs measured accuracies, overrides, the
   leaderboard, every student with links to their reports; and `leaderboard.html` (the challenge,
@@ -34,6 +42,10 @@ from graders.engine.rubric import Rubric
 
 CANVAS_IDENTITY = ['Student', 'ID', 'SIS User ID', 'SIS Login ID', 'Section']
 CANVAS_ASSIGNMENT = 'HW1 Q8'
+GRADESCOPE_SCORES = 'gradescope_scores.csv'
+GRADESCOPE_TOTAL = 'Total Score'
+# What makes a spreadsheet read a cell as a formula (OWASP's CSV injection list).
+FORMULA_STARTS = ('=', '+', '-', '@', '\t', '\r')
 PARTS = ('part1', 'part2')
 
 
@@ -85,6 +97,34 @@ def canvas_layout(book: pd.DataFrame, assignment: str = CANVAS_ASSIGNMENT) -> pd
                          'SIS Login ID': book['email'], 'Section': '', assignment: book['total']})
 
 
+def gradescope_layout(book: pd.DataFrame, rubric: Rubric) -> pd.DataFrame:
+    """Gradescope's score upload: Name, SID, Email, the points (with overrides: the gradebook's) of each
+    question of the parts someone submitted, Total Score. A part that is not a grade (NOT_A_GRADE) leaves
+    its questions empty, as the gradebook leaves the total: no import carries a score the grader did not give."""
+    present = [p for p in PARTS if (book[f'{p} status'] != MISSING).any()]
+    layout = pd.DataFrame({'Name': book['name'], 'SID': book['sis_id'], 'Email': book['email']})
+    for label in present:
+        no_grade = book[f'{label} status'].isin(NOT_A_GRADE)
+        for question in rubric.for_part(int(label[-1])):
+            layout[question.id] = book[question.id].astype(float).round(2).astype(object).where(~no_grade, '')
+    layout[GRADESCOPE_TOTAL] = book['total']
+    return layout
+
+
+def unmatched_in_gradescope(layout: pd.DataFrame) -> list[str]:
+    """The names of rows Gradescope cannot match to a student: neither an email nor a sid."""
+    blank = (layout['SID'].fillna('').astype(str).str.strip() == '') & \
+        (layout['Email'].fillna('').astype(str).str.strip() == '')
+    return list(layout.loc[blank, 'Name'])
+
+
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy where each text cell that starts like a formula (FORMULA_STARTS) begins with `'`: names and
+    emails come from LMS exports the students filled in, and `=HYPERLINK(...)` in a name must stay text
+    when a TA opens the CSV. Numbers are left as they are."""
+    return frame.map(lambda v: f"'{v}" if isinstance(v, str) and v.startswith(FORMULA_STARTS) else v)
+
+
 def standings(records: list[dict]) -> list[Standing]:
     """The challenge leaderboard from the accuracies the Part 2 grades recorded."""
     result = []
@@ -96,18 +136,26 @@ def standings(records: list[dict]) -> list[Standing]:
 
 
 def build_class_outputs(out: Path, rubric: Rubric, log=print) -> tuple[pd.DataFrame, overrides.Outcome]:
-    """gradebook.csv, canvas.csv, index.html (the class dashboard, graders/classroom/dashboard.py),
-    leaderboard.csv/.html in `out`, with OUT/overrides.csv applied (graders/classroom/overrides.py: a
-    malformed file raises OverridesError before anything is written; each row that cannot be applied is
-    logged, flagged in the dashboard and the review column). Returns the gradebook and the overrides' outcome."""
+    """gradebook.csv, canvas.csv, gradescope_scores.csv, index.html (the class dashboard,
+    graders/classroom/dashboard.py), leaderboard.csv/.html in `out`, with OUT/overrides.csv applied
+    (graders/classroom/overrides.py: a malformed file raises OverridesError before anything is written;
+    each row that cannot be applied is logged, flagged in the dashboard and the review column). Returns the
+    gradebook and the overrides' outcome."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     listed = overrides.read(out, rubric)
     records = load_records(out)
     amended = overrides.apply(records, listed, rubric)
     book = overrides.gradebook_columns(gradebook(amended.records, rubric), amended)
-    book.to_csv(out / 'gradebook.csv', index=False)
-    canvas_layout(book).to_csv(out / 'canvas.csv', index=False)
+    spreadsheet_safe(book).to_csv(out / 'gradebook.csv', index=False)
+    spreadsheet_safe(canvas_layout(book)).to_csv(out / 'canvas.csv', index=False)
+    scores = gradescope_layout(book, rubric)
+    spreadsheet_safe(scores).to_csv(out / GRADESCOPE_SCORES, index=False)
+    unmatched = unmatched_in_gradescope(scores)
+    if unmatched:
+        log(f'warning: {GRADESCOPE_SCORES}: {len(unmatched)} of {len(scores)} students have no email or sid '
+            f'(Gradescope cannot match their rows; enter them by hand): {", ".join(unmatched[:5])}'
+            + (', ...' if len(unmatched) > 5 else ''))
     board = standings(records)
     write_csv(board, out / 'leaderboard.csv')
     write_html(board, out / 'leaderboard.html')
