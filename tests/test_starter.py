@@ -22,6 +22,7 @@ from fixtures import tiny_cifar
 from graders.cli import main
 from graders.course import starter
 from graders.data import cifar10
+from graders.files import ZIP_DATE
 from graders.notebooks.runner import execute_notebook
 from tests.helpers import independent_split, reference_texts, zip_texts
 
@@ -152,7 +153,7 @@ def test_zip_is_reproducible_and_holds_the_starter(tmp_path, generated):
         assert 'assignment/check.py' in self_check and 'assignment/selfcheck/part1/expected.npz' in self_check
         assert all(name.startswith(('assignment/check.py', 'assignment/selfcheck/')) for name in self_check)
         for info in infos:
-            assert info.date_time == starter.ZIP_DATE
+            assert info.date_time == ZIP_DATE
             mode = info.external_attr >> 16
             name = info.filename.removeprefix('assignment/')
             if info.filename in self_check:
