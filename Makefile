@@ -41,7 +41,7 @@ test: data
 	$(BIN)/python -m pytest --durations=25
 
 # While working: no real training, no notebook executed (markers `slow` and `notebook`, pyproject.toml),
-# `ruff check` included; about 5 minutes on 2 cores. CI runs `make test`.
+# `ruff check` included; about 4 minutes on 2 cores (README, Tests). CI runs `make test`.
 test-fast: setup
 	$(BIN)/python -m pytest -m "not slow and not notebook"
 
