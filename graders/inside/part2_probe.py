@@ -18,18 +18,22 @@ import functools
 import glob
 import importlib
 import os
-import resource
 import subprocess
 import tempfile
 import time
 
 import numpy as np
 
+try:
+    import resource
+except ImportError:   # Windows: the students' self-check imports this module there (no rlimits for pdftoppm)
+    resource = None
+
 # train.py's normalization (its "std" values are about 10x smaller than CIFAR-10's real ones).
 MEAN = (0.49131522, 0.48209435, 0.44646862)
 STD = (0.01897398, 0.03039277, 0.03872553)
 PDF_PAGE_PIXELS = 400           # each PDF page is rendered to fit this many pixels square
-PDF_LIMITS = {resource.RLIMIT_AS: 1 << 30, resource.RLIMIT_FSIZE: 64 << 20}   # pdftoppm's own
+PDF_MEMORY, PDF_FILE_SIZE = 1 << 30, 64 << 20   # pdftoppm's own limits (bytes)
 
 
 def _torch():
@@ -311,7 +315,7 @@ def image_stats(path: str, thumbnail: int = 0) -> dict:
 
 
 def _limit_pdftoppm(cpu_seconds: int):
-    for limit, value in PDF_LIMITS.items():
+    for limit, value in ((resource.RLIMIT_AS, PDF_MEMORY), (resource.RLIMIT_FSIZE, PDF_FILE_SIZE)):
         resource.setrlimit(limit, (value, value))
     resource.setrlimit(resource.RLIMIT_CPU, (cpu_seconds, cpu_seconds + 1))
 
@@ -326,7 +330,7 @@ def pdf_pages(path: str, max_pages: int = 40, timeout: float = 60) -> list:
         try:
             proc = subprocess.run(['pdftoppm', '-scale-to', str(PDF_PAGE_PIXELS), '-gray', '-l', str(max_pages),
                                    path, os.path.join(scratch, 'page')], capture_output=True, timeout=timeout,
-                                  preexec_fn=functools.partial(_limit_pdftoppm, int(timeout)))
+                                  preexec_fn=functools.partial(_limit_pdftoppm, int(timeout)) if resource else None)
         except subprocess.TimeoutExpired:
             raise ValueError('pdftoppm did not render it within %g s' % timeout) from None
         if proc.returncode:

@@ -6,7 +6,7 @@ applied inside forward is accepted: the loss is then taken of its logarithm)."""
 import pytest
 
 from graders.engine.plugin import fail
-from graders.part2 import deliverables, models
+from graders.part2 import deliverables, models, training
 
 SPEC = models.SPECS['softmax']
 
@@ -29,7 +29,7 @@ def test_architecture(worker, rng, model_flags):
 @pytest.mark.points('Q8.5', 0.6)
 def test_training(worker, model_flags, settings, training_data, record_property, measured, context_notes):
     """Softmax trained by the grader on CIFAR-10 reaches the calibrated accuracy on held-out images"""
-    models.train_and_score(worker, SPEC, model_flags(SPEC.name), settings['part2_training'][SPEC.name],
+    training.train_and_score(worker, SPEC, model_flags(SPEC.name), settings['part2_training'][SPEC.name],
                            training_data(SPEC.name), record_property, measured, context_notes)
 
 

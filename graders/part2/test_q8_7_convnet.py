@@ -6,7 +6,7 @@ a convolution somewhere; one that ignores the kernel_size run_convnet.sh passes 
 import pytest
 
 from graders.engine.plugin import fail
-from graders.part2 import deliverables, models
+from graders.part2 import deliverables, models, training
 
 SPEC = models.SPECS['convnet']
 
@@ -31,7 +31,7 @@ def test_architecture(worker, rng, model_flags, context_notes):
 @pytest.mark.points('Q8.7', 0.6)
 def test_training(worker, model_flags, settings, training_data, record_property, measured, context_notes):
     """CNN trained by the grader on CIFAR-10 reaches the calibrated accuracy on held-out images"""
-    models.train_and_score(worker, SPEC, model_flags(SPEC.name), settings['part2_training'][SPEC.name],
+    training.train_and_score(worker, SPEC, model_flags(SPEC.name), settings['part2_training'][SPEC.name],
                            training_data(SPEC.name), record_property, measured, context_notes)
 
 
