@@ -48,6 +48,7 @@ def test_no_solution_line_hidden_check_or_label_is_in_the_zip(release_zip):
     texts = dict(zip_texts(release_zip))
     mine = self_check_texts(release_zip)
     assert 'assignment/check.py' in mine and 'assignment/selfcheck/part1/expected.npz index' in mine
+    assert 'assignment/selfcheck/part2/test_q8_5_softmax.py' in mine and 'assignment/selfcheck/part2_probe.py' in mine
     # Every line of every solution region that the starter does not itself give (given code, stubs).
     given = {line.strip() for _, text in reference_texts() for line in independent_split(text)[0]}
     given |= {line.strip() for region in starter.reference_regions() for line in region.stub}
@@ -67,31 +68,34 @@ def test_no_solution_line_hidden_check_or_label_is_in_the_zip(release_zip):
     assert not [n for n in names if re.search(r'labels|test_batch|data_batch|\.json$|\.npy$', n.lower())
                 and not n.endswith('selfcheck/rubric.json')]
     assert not any(challenge.LABELS_FILE in text for text in texts.values())
+    # Nothing of the course secret's held-out draws or of the hidden training runs (Part 2's checks
+    # import graders.data.heldout only through graders/part2/training.py, which is not copied).
+    assert not [name for name, text in mine.items() if re.search(
+        r'graders\.data|heldout\.|draw_heldout|course_secret|train_and_score|train_and_predict|'
+        r'predict_with_weights|challenge_labels', text)]
     # The rubric it carries: the visible checks' tolerances and the overfitting run, no secret, no labels.
     carried = json.loads(mine['assignment/selfcheck/rubric.json'])
-    assert sorted(carried['settings']) == ['cifar10', 'partial_credit', 'tolerances']
+    assert sorted(carried['settings']) == ['cifar10', 'part2', 'partial_credit', 'tolerances']
     assert list(carried['settings']['cifar10']) == ['convnet_overfit']
 
 
 def test_its_checks_are_the_TAs_own_without_the_hidden_ones(release_zip):
     """Each visible check's source, decorators to last line, is in the zip exactly as the TA's grader runs it."""
     mine = self_check_texts(release_zip)
-    rubric = load_rubric()
     copied = 0
-    for module in selfcheck.check_modules(1):
+    for part, module in [(part, m) for part in (1, 2) for m in selfcheck.check_modules(part)]:
         source = module.read_text()
-        text = mine[f'assignment/selfcheck/part1/{module.name}']
+        text = mine[f'assignment/selfcheck/part{part}/{module.name}']
         for node in ast.parse(source).body:
             if isinstance(node, ast.FunctionDef) and node.name.startswith('test_'):
-                question = node.decorator_list[0].args[0].value
                 segment = '\n'.join(source.splitlines()[node.decorator_list[0].lineno - 1:node.end_lineno])
-                if node.name in rubric.questions[question].hidden:
+                if node.name in selfcheck.hidden_names(part):
                     assert f'def {node.name}(' not in text
                 else:
                     assert segment in text, f'{module.name}: {node.name} differs from the TA\'s'
                     copied += 1
-    assert copied == 20
-    copies = [text for name, text in mine.items() if name.startswith(('assignment/selfcheck/part1/',
+    assert copied == 20 + 15
+    copies = [text for name, text in mine.items() if name.startswith(('assignment/selfcheck/part',
                                                                         'assignment/selfcheck/engine/'))]
     assert not [line for text in copies for line in text.splitlines() if re.match(r'\s*(from|import) graders', line)]
 
@@ -202,3 +206,35 @@ def test_hw1grade_grade_visible_only_grades_what_the_self_check_runs(tmp_path, c
     assert len(tests) == 20 and sum(t['max_score'] for t in tests) == pytest.approx(13, abs=1e-3)   # 23 in all
     assert not any(t.get('visibility') == 'after_published' for t in tests)
     assert 'Part 1, 0 / 13 points' in capsys.readouterr().out
+
+
+def test_without_pdftoppm_the_pdf_check_is_not_checkable_here_never_a_fail(tmp_path):
+    """Part 2's PDF check renders 2_pytorch.pdf with pdftoppm, which requirements.txt cannot install:
+    where it is missing the check is n/a (the self-check's own limit, exit status 0), where it is there
+    a PDF that does not render fails as in the TA's grader. The other Part 2 checks need no recorded
+    outputs: the self-check's files without recording do."""
+    home = tmp_path / 'home'
+    selfcheck.write(selfcheck.source_files(), home)
+    part2 = tmp_path / '2_pytorch'
+    shutil.copytree(ROOT / 'student' / '2_pytorch', part2)
+    (part2 / '2_pytorch.pdf').write_bytes(b'%PDF-1.4 not really a PDF\n')
+    no_pdftoppm = tmp_path / 'bin'
+    no_pdftoppm.mkdir()
+    env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
+    runs = {}
+    for name, path in (('missing', str(no_pdftoppm)), ('here', env['PATH'])):
+        out = tmp_path / f'{name}.json'
+        proc = subprocess.run([sys.executable, str(home / 'check.py'), '--part', '2', '--folder', str(part2),
+                               '--select', 'test_pdf', '--json', str(out)], cwd=home, capture_output=True,
+                              text=True, env={**env, 'PATH': path}, timeout=300)
+        runs[name] = proc, json.loads(out.read_text())['2']['checks']['Q8.5']['test_pdf']
+    proc, check = runs['missing']
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert not check['passed'] and check['own_error'] and check['unavailable']
+    assert 'cannot check 2_pytorch.pdf on this machine: it needs pdftoppm' in check['message']
+    assert re.search(r'n/a  8\.5\.1 2_pytorch\.pdf', proc.stdout) and 'FAIL' not in proc.stdout, proc.stdout
+    assert 'the 1 check(s) marked n/a above' in proc.stdout
+    assert shutil.which('pdftoppm'), 'pdftoppm is a grading dependency (scripts/system-packages.sh)'
+    proc, check = runs['here']
+    assert proc.returncode == 1 and not check['passed'] and not check['own_error'], proc.stdout
+    assert check['message'].startswith('2_pytorch.pdf does not render: pdftoppm could not render it'), check

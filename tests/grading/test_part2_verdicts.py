@@ -19,15 +19,16 @@ import pytest
 
 from fixtures import part2_mutants as mutants
 from graders import cli
+from graders.course import selfcheck
 from graders.course.part2_runs import MODELS, make_pdf, prepare_workdir, render_notebooks
 from graders.data import cifar10
 from graders.data.challenge import build_challenge, load_labels
 from graders.engine.bridge import SubmissionRaised
 from graders.engine.grade import grade
-from graders.engine.results import SCHEMA_FILE
+from graders.engine.results import SCHEMA_FILE, score_checks
 from graders.engine.rubric import Rubric, load_rubric
 from graders.part2.models import explain
-from tests.helpers import train
+from tests.helpers import run_self_check, train
 
 pytestmark = pytest.mark.slow
 
@@ -92,6 +93,39 @@ def checks(graded) -> dict:
 
 
 @pytest.fixture(scope='module')
+def self_check_root(tmp_path_factory):
+    """The starter zip's check.py and selfcheck/, as `hw1grade starter build` makes them (Part 2's checks
+    compare with no recorded output: Part 1's recording is left out)."""
+    root = tmp_path_factory.mktemp('selfcheck')
+    selfcheck.write(selfcheck.source_files(), root)
+    return root
+
+
+def assert_the_self_check_agrees(self_check_root, path: Path, graded, select: str, stubs: bool = False) -> dict:
+    """`python check.py --part 2` on the tree the grader just graded (issue 15): the same verdict and
+    points for every visible check the grade ran (the hidden training and challenge checks are not in
+    the self-check), the stubs' first message line word for word. It reuses this module's gradings:
+    each tree is graded once, by the test that proves its verdicts. The points are those of
+    `grade --visible-only`: each question's points shared among its visible checks that ran
+    (results.score_checks on the grade's own results of those checks)."""
+    verdicts, table = run_self_check(self_check_root, path, part=2, select=select)
+    mine = {(q, check): v for q, found in verdicts.items() for check, v in found.items()}
+    rubric = load_rubric()
+    hidden = {(q.id, name) for q in rubric.for_part(2) for name in q.hidden}
+    visible = [s.check for key, s in checks(graded).items() if key not in hidden]
+    theirs = {(s.check.question, s.check.name): s for s in score_checks(rubric, visible)}
+    assert set(mine) == set(theirs), table
+    for key, scored in theirs.items():
+        assert mine[key]['passed'] == scored.check.passed, f'{key}: self-check {mine[key]["message"]!r}, ' \
+                                                          f'grader {scored.check.message!r}'
+        assert (mine[key]['score'], mine[key]['max_score']) == (scored.score, scored.max_score), key
+        assert not mine[key]['own_error'], mine[key]['message']
+        if stubs:
+            assert mine[key]['message'].splitlines()[0] == scored.check.message.splitlines()[0], key
+    return verdicts
+
+
+@pytest.fixture(scope='module')
 def reference(base, tmp_path_factory):
     submission, rubric = base
     return grade_tree(submission, rubric, tmp_path_factory.mktemp('out'), 'not test_training')
@@ -112,10 +146,16 @@ def test_the_reference_earns_every_point_but_the_training_runs(reference):
     assert not any('was built with' in note for note in graded.notes)
 
 
-def test_the_starter_earns_zero_with_clear_messages(base, tmp_path):
+def test_the_self_check_passes_the_reference_as_the_grader_does(base, reference, self_check_root):
+    assert_the_self_check_agrees(self_check_root, base[0], reference[0], 'not test_training')
+
+
+def test_the_starter_earns_zero_with_clear_messages(base, tmp_path, self_check_root):
     _, rubric = base
     graded, document = grade_tree(STARTER, rubric, tmp_path / 'out', 'not test_training')
     assert document['score'] == 0
+    copy = shutil.copytree(STARTER, tmp_path / '2_pytorch')   # student/ stays as generated
+    assert_the_self_check_agrees(self_check_root, copy, graded, 'not test_training', stubs=True)
     for (question, name), scored in checks(graded).items():
         message = scored.check.message
         assert not scored.check.passed and message, (question, name)
@@ -144,7 +184,7 @@ def assert_loses_exactly(graded, failing: dict, reference):
             assert scored.check.passed, f'{key}: {scored.check.message}'
 
 
-def test_model_mutants_and_files_swapped_under_the_grader(base, reference, tmp_path):
+def test_model_mutants_and_files_swapped_under_the_grader(base, reference, tmp_path, self_check_root):
     submission, rubric = base
     host_log = tmp_path / 'host.log'
     host_log.write_text((submission / 'twolayernn.log').read_text())   # a complete log: if followed, it passes
@@ -152,6 +192,7 @@ def test_model_mutants_and_files_swapped_under_the_grader(base, reference, tmp_p
     path = mutants.build(tree, submission, tmp_path / '2_pytorch')
     graded, _ = grade_tree(path, rubric, tmp_path / 'out', tree.select)
     assert_loses_exactly(graded, tree.failing, reference[0])
+    assert_the_self_check_agrees(self_check_root, path, graded, tree.select)
 
 
 def assert_noted(graded, tree):
@@ -159,7 +200,7 @@ def assert_noted(graded, tree):
         assert any(expected in note for note in graded.notes), (expected, graded.notes)
 
 
-def test_log_plot_and_cuda_mutants_lose_exactly_their_checks(base, reference, tmp_path):
+def test_log_plot_and_cuda_mutants_lose_exactly_their_checks(base, reference, tmp_path, self_check_root):
     """... and a model calling .cuda(), .to('cuda'), torch.device('cuda') and map_location='cuda' runs on
     the CPU with a note."""
     submission, rubric = base
@@ -167,10 +208,11 @@ def test_log_plot_and_cuda_mutants_lose_exactly_their_checks(base, reference, tm
     path = mutants.build(tree, submission, tmp_path / '2_pytorch')
     graded, _ = grade_tree(path, rubric, tmp_path / 'out', tree.select)
     assert_loses_exactly(graded, tree.failing, reference[0])
+    assert_the_self_check_agrees(self_check_root, path, graded, tree.select)
     assert_noted(graded, tree)
 
 
-def test_plots_under_students_names_and_the_pdf_beside_the_zip_cost_nothing(base, reference, tmp_path):
+def test_plots_under_students_names_and_the_pdf_beside_the_zip_cost_nothing(base, reference, tmp_path, self_check_root):
     """conv_/CNN_ names, Q8.7's twolayernn_* name for the convnet's curves, a plot in its model's folder,
     MyModel without a filter grid, and 2_pytorch.pdf uploaded beside the submission (not in it)."""
     submission, rubric = base
@@ -179,18 +221,20 @@ def test_plots_under_students_names_and_the_pdf_beside_the_zip_cost_nothing(base
     assert (tmp_path / '2_pytorch.pdf').is_file() and not (path / '2_pytorch.pdf').exists()
     graded, _ = grade_tree(path, rubric, tmp_path / 'out', tree.select)
     assert_loses_exactly(graded, tree.failing, reference[0])
+    assert_the_self_check_agrees(self_check_root, path, graded, tree.select)
     assert_noted(graded, tree)
     assert 'uploaded beside the zip' in checks(graded)[('Q8.5', 'test_pdf')].check.measured['pdf']
     assert 'mymodel_gridfilt' not in checks(graded)[('Q8.8', 'test_mymodel_deliverables')].check.measured['plots']
 
 
-def test_plots_under_other_names_and_a_hostile_checkpoint(base, reference, tmp_path):
+def test_plots_under_other_names_and_a_hostile_checkpoint(base, reference, tmp_path, self_check_root):
     submission, rubric = base
     marker = tmp_path / 'unpickled.txt'
     tree = mutants.plot_changes(marker)
     path = mutants.build(tree, submission, tmp_path / '2_pytorch')
     graded, _ = grade_tree(path, rubric, tmp_path / 'out', tree.select)
     assert_loses_exactly(graded, tree.failing, reference[0])
+    assert_the_self_check_agrees(self_check_root, path, graded, tree.select)
     plots = checks(graded)[('Q8.6', 'test_plots')].check.measured['plots']
     assert 'TwoLayerNN-loss_vs_train.PNG' in plots
     assert 'convnet_figure3.png' in checks(graded)[('Q8.7', 'test_plots')].check.message  # named as a hint

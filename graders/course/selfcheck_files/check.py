@@ -6,15 +6,17 @@
 
 It runs every visible check of the TAs' grader on the code you have written so far and prints the
 same table the TAs' report shows: each check's number, name and points, and for each failing check
-what went wrong and what to fix. The checks are the TAs' own; they compare your functions with the
-outputs the reference solution gives on fixed public inputs (stored in selfcheck/part1/expected.npz,
-no solution code) and check your gradients numerically against your own functions. It needs only the
-packages of requirements.txt; nothing is sent anywhere. Part 2 (2_pytorch/) has no self-check yet.
+what went wrong and what to fix. The checks are the TAs' own. Part 1: they compare your functions with
+the outputs the reference solution gives on fixed public inputs (stored in selfcheck/part1/expected.npz,
+no solution code) and check your gradients numerically against your own functions. Part 2: they build
+your models with the sizes your run_<model>.sh passes, run them and look at their layers, and check
+your logs, plots, 2_pytorch.pdf and extra.md. It needs only the packages of requirements.txt (and
+pdftoppm for the PDF: where it is missing that check is n/a, not a failure); nothing is sent anywhere.
 
 Not covered (the TAs grade them): the CIFAR-10 training runs on held-out images, your notebooks, and
 the Q8.8 challenge score. A passing self-check is not a grade: the TAs' grader uses fresh random inputs.
 
-Exit status: 0 when every check that ran passed, 1 otherwise, 2 for bad arguments.
+Exit status: 0 when every check that ran passed (n/a: not checkable here), 1 otherwise, 2 for bad arguments.
 """
 import argparse
 import json
@@ -62,19 +64,24 @@ def main(argv=None):
         session = runtime.run(part, folder, 'record' if args.record else 'replay', args.select)
         seconds = time.monotonic() - started
         rows = runtime.scored(session)
-        failed = [r for r, *_ in rows if not r.passed]
+        failed = [r for r, *_ in rows if not r.passed and not r.unavailable]
+        unchecked = [r for r, *_ in rows if r.unavailable]
         ok = ok and not failed
         document[str(part)] = {'seconds': round(seconds, 2), 'checks': runtime.verdicts(session)}
         if args.summary:
             score = round(sum(e for _, _, e, _ in rows), 2)
             possible = round(sum(m for _, _, _, m in rows), 2)
-            print(f'self-check Part {part}: {len(rows) - len(failed)} of {len(rows)} visible checks pass, '
-                  f'{score:g} / {possible:g} visible points'
+            print(f'self-check Part {part}: {len(rows) - len(failed) - len(unchecked)} of {len(rows)} visible checks '
+                  f'pass, {score:g} / {possible:g} visible points'
+                  + (f', {len(unchecked)} not checkable here' if unchecked else '')
                   + (' (run `python check.py` for what to fix)' if failed else ''))
         else:
             print(runtime.table(session, folder.name, seconds))
             if failed:
                 print(f'To fix: the {len(failed)} check(s) marked FAIL above, each with what went wrong.')
+            if unchecked:
+                print(f'Not checked here: the {len(unchecked)} check(s) marked n/a above (the TAs\' grader '
+                      'checks them).')
     if not args.summary:
         print('Visible checks only: the TAs also train your code on CIFAR-10 and run your notebooks.')
     if args.json:
