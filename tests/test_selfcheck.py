@@ -151,6 +151,20 @@ def test_the_starter_zip_in_an_empty_folder_with_its_own_requirements(release_zi
     failed = {f'{q} {n}': c['message'] for q, checks in solved.items() for n, c in checks.items() if not c['passed']}
     assert failed == {}, table
     assert 'Part 1, 13 / 13 points' in table
+
+    # Part 2: the stubs fail every visible check with what to write or make; the bundled example
+    # submission (the reference trained, its logs, plots, 2_pytorch.pdf, extra.md) unpacked over it passes all.
+    part2 = home / '2_pytorch'
+    stubs, table = run_self_check(home, part2, python=str(python), part=2)
+    checks = [c for q in stubs.values() for c in q.values()]
+    assert len(checks) == 15 and not any(c['passed'] or c['own_error'] for c in checks), table
+    assert 'Part 2, 0 / 16 points' in table and 'NotImplementedError: Softmax.__init__' in table
+    with zipfile.ZipFile(ROOT / 'examples' / '2_pytorch.zip') as zf:
+        zf.extractall(part2)
+    solved, table = run_self_check(home, part2, python=str(python), part=2)
+    failed = {f'{q} {n}': c['message'] for q, checks in solved.items() for n, c in checks.items() if not c['passed']}
+    assert failed == {}, table
+    assert 'Part 2, 16 / 16 points' in table
     print(f'done-when scenario: {time.monotonic() - started:.1f} s')
 
 
@@ -174,6 +188,16 @@ def test_collect_submission_prints_the_summary_and_zips_anyway(release_zip, tmp_
     source = (part1 / 'collect_submission.py').read_text()
     main_body = source[source.index('def main('):]
     assert main_body.index('self_check(folder, part)') < main_body.index('write_zip(folder')
+    # Part 2's collect_submission (the same script) runs the Part 2 self-check on its folder.
+    part2 = home / '2_pytorch'
+    assert (part2 / 'collect_submission.py').read_text() == source
+    code = ('import sys; sys.path.insert(0, "."); import collect_submission as c; from pathlib import Path; '
+            'c.self_check(Path(".").resolve(), "2_pytorch")')
+    proc = subprocess.run([sys.executable, '-c', code], cwd=part2, capture_output=True, text=True, env=env,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines() == ['self-check Part 2: 0 of 15 visible checks pass, 0 / 16 visible points '
+                                        '(run `python check.py` for what to fix)']
 
 
 def test_inputs_it_has_no_stored_result_for_are_its_own_failure(tmp_path):
