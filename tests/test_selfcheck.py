@@ -102,15 +102,50 @@ def test_its_checks_are_the_TAs_own_without_the_hidden_ones(release_zip):
 
 # -- the issue's "done when" -------------------------------------------------------------------------
 
-def layered_venv(where: Path) -> Path:
-    """A fresh venv over this one: its site-packages are on the new venv's path through a .pth file (its
-    own .pth files, among them hw1grade's editable install, are not read: `graders` cannot be imported);
-    then `pip install --no-index -r requirements.txt` must find every requirement there."""
+def requirement_closure(requirements: Path) -> set[str]:
+    """The distributions `requirements` names and, transitively, those they require (markers evaluated
+    here, the extras asked for followed), as installed in this venv: what a student's `pip install -r`
+    would install."""
+    from importlib import metadata
+
+    from packaging.requirements import Requirement
+    todo = [Requirement(line.split('#')[0].strip()) for line in requirements.read_text().splitlines()
+            if line.split('#')[0].strip()]
+    seen, found = set(), set()
+    while todo:
+        req = todo.pop()
+        key = (req.name.lower().replace('_', '-'), frozenset(req.extras))
+        if key in seen:
+            continue
+        seen.add(key)
+        found.add(key[0])
+        for text in metadata.distribution(req.name).requires or ():
+            dep = Requirement(text)
+            if dep.marker is None or any(dep.marker.evaluate({'extra': e}) for e in ('', *req.extras)):
+                todo.append(dep)
+    return found
+
+
+def layered_venv(where: Path, requirements: Path) -> Path:
+    """A fresh venv that sees, of this venv's packages, only the distributions of `requirements` and their
+    dependencies (links to their files in a folder of its own, on its path through a .pth file): a
+    package the self-check needs but requirements.txt forgets is missing there, as on a student's
+    machine, and hw1grade (installed here, required by nothing) cannot be imported. Then `pip install
+    --no-index -r requirements.txt` must find every requirement there."""
+    from importlib import metadata
     subprocess.run([sys.executable, '-m', 'venv', '--without-pip', str(where)], check=True)
     python = where / ('Scripts/python.exe' if os.name == 'nt' else 'bin/python')
     purelib = subprocess.run([str(python), '-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'],
                              capture_output=True, text=True, check=True).stdout.strip()
-    Path(purelib, 'grader-venv.pth').write_text(sysconfig.get_paths()['purelib'] + '\n')
+    here = Path(sysconfig.get_paths()['purelib'])
+    allowed = where / 'requirements-only'
+    allowed.mkdir()
+    for name in requirement_closure(requirements):
+        for file in metadata.distribution(name).files or ():
+            top = Path(file).parts[0]
+            if top != '..' and (here / top).exists() and not (allowed / top).exists():
+                (allowed / top).symlink_to(here / top)
+    Path(purelib, 'requirements-only.pth').write_text(str(allowed) + '\n')
     return python
 
 
@@ -121,7 +156,7 @@ def test_the_starter_zip_in_an_empty_folder_with_its_own_requirements(release_zi
     with zipfile.ZipFile(release_zip) as zf:
         zf.extractall(tmp_path / 'student')
     home = tmp_path / 'student' / 'assignment'
-    python = layered_venv(tmp_path / 'venv')
+    python = layered_venv(tmp_path / 'venv', home / 'requirements.txt')
     env = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     mark = time.monotonic()
     pip = subprocess.run([sys.executable, '-m', 'pip', '--python', str(python), 'install', '--no-index', '-q',
