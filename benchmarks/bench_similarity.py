@@ -24,13 +24,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures import similarity as fx  # noqa: E402
+from graders import paths  # noqa: E402
 from graders.classroom import similarity  # noqa: E402
 
 ATTRIBUTES = re.compile(r'\bself\.(\w+)')
 
 
 def part2_files(rng: random.Random) -> dict[str, str]:
-    reference = similarity.REPO / 'reference' / '2_pytorch'
+    reference = paths.REFERENCE / '2_pytorch'
     files = {}
     for path in sorted(similarity._unit_paths(2)):
         text = re.sub(r'#[^\n]*', '', (reference / path).read_text(encoding='utf-8'))

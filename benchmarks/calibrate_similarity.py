@@ -28,6 +28,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from fixtures import similarity as fx  # noqa: E402
+from graders import paths  # noqa: E402
 from graders.classroom import similarity  # noqa: E402
 
 COPY_SEEDS = (1, 2, 3)
@@ -66,7 +67,7 @@ def reference_counts(noise: int, guarantee: int) -> dict[str, int]:
     boilerplate = similarity.starter_boilerplate(noise)
     counts = {}
     for unit in similarity.UNITS:
-        path = similarity.REPO / 'reference' / similarity.PART_FOLDERS[unit.part] / unit.path
+        path = paths.REFERENCE / similarity.PART_FOLDERS[unit.part] / unit.path
         text = similarity.unit_text({unit.path: path.read_text(encoding='utf-8')}, unit) or ''
         counts[unit.name] = len(similarity.fingerprint(text, boilerplate[unit.name], noise, guarantee).hashes)
     return counts

@@ -83,8 +83,7 @@ from graders.classroom.submissions import discover
 from graders.engine import intake
 from graders.engine.outcome import UserError
 
-REPO = paths.REPO
-STARTER = REPO / 'student'
+STARTER = paths.STUDENT
 PART_FOLDERS = intake.PART_FOLDERS
 
 MAX_SOURCE_BYTES = 256 * 1024      # a unit file larger than this is not read (the starter's are < 16 KiB)

@@ -25,8 +25,7 @@ from graders.engine.outcome import UserError
 from graders.files import ZIP_DATE, deterministic_zip
 from graders.notebooks.runner import NOTEBOOKS, format_summary, run_notebooks
 
-REPO = paths.REPO
-REFERENCE_PART1 = REPO / 'reference' / '1_cs231n'
+REFERENCE_PART1 = paths.REFERENCE / '1_cs231n'
 ZIP_NAMES = {'1': '1_cs231n.zip', '2': '2_pytorch.zip'}
 FIXED_DATE = ZIP_DATE  # the earliest date a zip entry can have
 # Never copied into a working copy: data, build outputs, caches and earlier deliverables.

@@ -23,8 +23,7 @@ from graders.data import cifar10
 from graders.notebooks.runner import NotebookRun, execute_notebook
 from graders.part2.train_log import TrainLog, parse_train_log
 
-REPO = paths.REPO
-REFERENCE_PART2 = REPO / 'reference' / '2_pytorch'
+REFERENCE_PART2 = paths.REFERENCE / '2_pytorch'
 MODELS = ('softmax', 'twolayernn', 'convnet', 'mymodel')
 NOTEBOOKS = ('softmax-classifier.ipynb', 'filter-viz.ipynb')
 # Run outputs that a working copy makes itself; never copied from the source.

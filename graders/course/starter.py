@@ -48,7 +48,7 @@ from graders.engine.outcome import UserError
 from graders.files import deterministic_zip
 
 REPO = paths.REPO
-REFERENCE = REPO / 'reference'
+REFERENCE = paths.REFERENCE
 PARTS = ('1_cs231n', '2_pytorch')
 DOCS = Path(__file__).resolve().parent / 'starter_docs'
 DOC_FILES = ('README.md', 'SETUP.md')
@@ -420,7 +420,7 @@ def add_starter_commands(subparsers: argparse._SubParsersAction) -> None:
         description='Write the starter code generated from the reference: each solution region '
                     'replaced by its stub, notebook outputs stripped, plus README.md, SETUP.md and '
                     'requirements.txt. Run it after changing the reference and commit the result.')
-    generate.add_argument('--out', default=str(REPO / 'student'), metavar='DIR',
+    generate.add_argument('--out', default=str(paths.STUDENT), metavar='DIR',
                           help='where to write it (default: the repository\'s student/)')
     generate.set_defaults(handler=starter_generate)
     build = commands.add_parser(
